@@ -1,0 +1,55 @@
+// Parsing one command line of the AR language against the command table.
+//
+// Tokenising (PARAM=value, quoted strings, `#` comments), case-insensitive unique-prefix
+// matching of words and parameter names (an exact match wins over prefixes), value
+// checking, defaults, and the cross-parameter rules. On failure the status message is the
+// full AR-style reply line, e.g. `Error (3035011): Parameter "MASK" is not a valid mask.`
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cli/lang/command_spec.h"
+
+namespace arsec::lang {
+
+struct ParsedCommand {
+  const CommandSpec* spec = nullptr;
+  std::optional<std::string> object;            // value of the object word, if given
+  std::map<std::string, std::string> params;    // canonical name -> value (defaults filled)
+  std::vector<std::string> given;               // names the user actually typed, in order
+
+  bool Has(std::string_view name) const;
+  // Value of a parameter or "" if absent. Typed accessors for checked values.
+  std::string Get(std::string_view name) const;
+  uint64_t GetUint(std::string_view name, uint64_t fallback = 0) const;
+  uint32_t GetIpv4(std::string_view name, uint32_t fallback = 0) const;  // host order
+  bool GetBool(std::string_view name, bool fallback = false) const;
+};
+
+// Returns nullopt for an empty or comment-only line.
+absl::StatusOr<std::optional<ParsedCommand>> Parse(std::string_view line,
+                                                   const std::vector<CommandSpec>& table = CommandTable());
+
+// For tab completion: what may come next after `line_prefix` (words, NAME= forms, or
+// keyword values), filtered by the partial token under the cursor.
+struct Candidate {
+  std::string text;   // e.g. "INTERFACE", "IPADDRESS=", "TRUE"
+  std::string help;
+};
+std::vector<Candidate> Complete(std::string_view line_prefix,
+                                const std::vector<CommandSpec>& table = CommandTable());
+
+// AR-style reply lines.
+std::string InfoLine(int code, std::string_view text);   // "Info (NNNNNN): text."
+std::string ErrorLine(int code, std::string_view text);  // "Error (NNNNNN): text."
+
+// Canonical text of a parsed command (upper-case words, canonical parameter names,
+// quoting where needed) as CREATE CONFIG writes it.
+std::string Canonical(const ParsedCommand& cmd);
+
+}  // namespace arsec::lang

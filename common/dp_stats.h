@@ -1,0 +1,83 @@
+// Dataplane counters shared read-only with arsec-control through a memzone.
+//
+// One X-macro table declares every counter: it feeds the enum the workers index, the
+// names SHOW DATAPLANE COUNTERS prints, and the help text. Each worker owns one cache-
+// aligned block and is its only writer (plain increments, no atomics); readers sum the
+// blocks. Drops are counted by reason, never silently.
+#pragma once
+
+#include <cstdint>
+
+namespace arsec::shm {
+
+// X(identifier, "Name printed by SHOW DATAPLANE COUNTERS", "what it means")
+#define ARSEC_DP_COUNTERS(X)                                                           \
+  X(rx_packets, "rxPackets", "frames received by the worker")                          \
+  X(tx_packets, "txPackets", "frames sent by the worker")                              \
+  X(forwarded, "forwarded", "IPv4 packets routed to another interface")               \
+  X(local_in, "localIn", "packets addressed to the gateway itself")                   \
+  X(arp_in, "arpIn", "ARP frames received")                                            \
+  X(arp_replies_sent, "arpRepliesSent", "ARP replies for own addresses")              \
+  X(icmp_echo_replies, "icmpEchoReplies", "ICMP echo replies sent")                    \
+  X(icmp_errors_sent, "icmpErrorsSent", "ICMP errors sent (TTL exceeded, unreachable)") \
+  X(punted, "punted", "packets handed to the main lcore or control plane")            \
+  X(neigh_miss, "neighMiss", "packets held while the next hop is resolved")            \
+  X(drop_runt, "dropRunt", "frame shorter than its Ethernet and IPv4 headers")         \
+  X(drop_bad_version, "dropBadVersion", "IP version is not 4")                        \
+  X(drop_bad_hlen, "dropBadHeaderLength", "IPv4 IHL below 5 or beyond the frame")     \
+  X(drop_bad_len, "dropBadTotalLength", "IPv4 total length below IHL or beyond frame") \
+  X(drop_bad_cksum, "dropBadChecksum", "IPv4 header checksum wrong")                  \
+  X(drop_bad_src, "dropBadSource", "martian source (multicast, broadcast, loopback)")  \
+  X(drop_fragment_local, "dropLocalFragment", "fragment addressed to the gateway")    \
+  X(drop_ttl, "dropTtlExceeded", "TTL expired in transit")                            \
+  X(drop_no_route, "dropNoRoute", "no route to the destination")                      \
+  X(drop_neigh_fail, "dropNeighFailed", "next hop did not answer ARP")                \
+  X(drop_neigh_queue, "dropNeighQueueFull", "too many packets waiting for one ARP")   \
+  X(drop_not_ip, "dropNotIp", "Ethertype neither IPv4 nor ARP")                       \
+  X(drop_bad_arp, "dropBadArp", "malformed or foreign ARP")                           \
+  X(drop_unhandled_local, "dropUnhandledLocal", "local packet for no local service")  \
+  X(drop_tx_full, "dropTxFull", "transmit queue full")                                \
+  X(drop_no_mbuf, "dropNoMbuf", "no buffer for a generated packet")                  \
+  X(drop_punt_full, "dropPuntFull", "punt ring to the main lcore full")
+
+enum Counter : uint32_t {
+#define ARSEC_X(id, name, help) kCtr_##id,
+  ARSEC_DP_COUNTERS(ARSEC_X)
+#undef ARSEC_X
+  kNumCounters
+};
+
+inline constexpr const char* kCounterNames[kNumCounters] = {
+#define ARSEC_X(id, name, help) name,
+    ARSEC_DP_COUNTERS(ARSEC_X)
+#undef ARSEC_X
+};
+
+inline constexpr const char* kCounterHelp[kNumCounters] = {
+#define ARSEC_X(id, name, help) help,
+    ARSEC_DP_COUNTERS(ARSEC_X)
+#undef ARSEC_X
+};
+
+inline constexpr unsigned kMaxWorkers = 16;
+
+// One per worker (and one for the main lcore at index kMaxWorkers).
+struct alignas(64) WorkerStats {
+  uint64_t counters[kNumCounters];
+  // Runtime, like VPP's `show runtime`: cycles spent in polls that returned packets.
+  uint64_t busy_cycles;
+  uint64_t busy_polls;      // polls that returned at least one packet
+  uint64_t idle_polls;
+  uint64_t vectors;         // packets processed in busy polls (== sum of burst sizes)
+  uint32_t lcore;
+  uint32_t active;          // 1 while the worker runs
+};
+
+struct Stats {
+  uint64_t tsc_hz;
+  uint32_t n_workers;
+  uint32_t pad;
+  WorkerStats worker[kMaxWorkers + 1];  // [kMaxWorkers] is the main lcore
+};
+
+}  // namespace arsec::shm
