@@ -50,7 +50,9 @@ enum class ValueType : uint8_t {
   kName,       // a name: letters, digits, '-', '_', '.', up to max chars
   kString,     // quoted or bare string, up to max chars
   kBool,       // TRUE/FALSE, YES/NO, ON/OFF; stored "TRUE"/"FALSE"
-  kHexOrString // 0x... hex bytes or a quoted string (ENCO key values)
+  kHexOrString, // 0x... hex bytes or a quoted string (ENCO key values)
+  kInterface,  // interface name: letters then a unit number, optional -N logical
+               // interface (eth0, vlan1, ppp0-1); stored lower-case
 };
 
 struct ParamSpec {
@@ -63,6 +65,12 @@ struct ParamSpec {
   std::vector<std::string_view> aliases;    // exact extra spellings (the seed's "DESCRITION")
   bool value_optional = false;              // NAME alone or NAME=value (SHOW IPSEC POLICY)
   std::string_view help;
+  // kMask only: when not given, the default is the natural (classful) mask of this
+  // parameter's address, as the AR does (10.x -> 255.0.0.0, 0.0.0.0 -> 0.0.0.0).
+  std::string_view default_mask_of;
+  // A secret (PASSWORD, keys): kept out of the client's history and of logs; Redacted()
+  // prints it as ********.
+  bool secret = false;
 };
 
 struct CommandSpec {

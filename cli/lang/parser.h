@@ -6,6 +6,7 @@
 // full AR-style reply line, e.g. `Error (3035011): Parameter "MASK" is not a valid mask.`
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -37,6 +38,10 @@ absl::StatusOr<std::optional<ParsedCommand>> Parse(std::string_view line,
 
 // For tab completion: what may come next after `line_prefix` (words, NAME= forms, or
 // keyword values), filtered by the partial token under the cursor.
+// `text` replaces the partial word under the cursor: everything after the last blank or
+// '=' of line_prefix (so a keyword value is offered as "TRUE", not "LOGIN=TRUE").
+// Candidates come upper-case, in table order; empty when nothing may follow or the
+// prefix cannot be parsed.
 struct Candidate {
   std::string text;   // e.g. "INTERFACE", "IPADDRESS=", "TRUE"
   std::string help;
@@ -51,5 +56,32 @@ std::string ErrorLine(int code, std::string_view text);  // "Error (NNNNNN): tex
 // Canonical text of a parsed command (upper-case words, canonical parameter names,
 // quoting where needed) as CREATE CONFIG writes it.
 std::string Canonical(const ParsedCommand& cmd);
+
+// ---- additions (lang helper) ----
+
+// Longest command line Parse accepts.
+inline constexpr size_t kMaxLineLength = 4096;
+
+// The first table entry with this id (LOGOFF has a second spelling, LOGOUT).
+const CommandSpec* FindCommand(CommandId id, const std::vector<CommandSpec>& table = CommandTable());
+
+// The natural (classful) mask of a host-order address, as the AR defaults MASK:
+// 0.0.0.0 -> 0.0.0.0, class A -> /8, B -> /16, C -> /24, D/E -> /32.
+uint32_t NaturalMask(uint32_t addr);
+// Dotted quad <-> host-order address; ParseIpv4 is strict (four decimal octets).
+std::optional<uint32_t> ParseIpv4(std::string_view text);
+std::string FormatIpv4(uint32_t addr);
+// The command's words joined by blanks ("ADD IP INTERFACE").
+std::string CommandName(const CommandSpec& spec);
+// Canonical() with every secret parameter's value shown as ******** (for logs, echo).
+std::string Redacted(const ParsedCommand& cmd);
+// True when the command was given a secret parameter (PASSWORD=...).
+bool HasSecret(const ParsedCommand& cmd);
+// For lines that do not parse: true when any NAME=value in it could name a secret
+// parameter of some command, so callers keep the line out of history and logs.
+bool MayHoldSecret(std::string_view line, const std::vector<CommandSpec>& table = CommandTable());
+// How the value of a parameter is written in help and docs ("1..16", "a.b.c.d",
+// "USER|MANAGER|SECURITYOFFICER").
+std::string ValueSyntax(const ParamSpec& p);
 
 }  // namespace arsec::lang
