@@ -9,7 +9,7 @@ PACKAGES=(
   libdpdk-dev dpdk libipsec-mb-dev libconfig++-dev libabsl-dev
   libgtest-dev libgmock-dev googletest libssl-dev libedit-dev libpcap-dev
   # run and test
-  iproute2 iputils-ping nftables tshark python3-scapy python3-pytest
+  iproute2 iputils-ping nftables tshark python3-scapy python3-pytest tmux ethtool
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
 )
 HUGEPAGES_2M=${ARSEC_HUGEPAGES:-1024}   # 2 GiB: room for a few dataplanes side by side
