@@ -1,0 +1,508 @@
+// Command handlers, privilege checks, replay and the start-up reconcile.
+#include "control/controller.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "cli/lang/messages.h"
+#include "control/config/user_db.h"
+#include "control/show_format.h"
+
+namespace arsec::control {
+
+using lang::CommandId;
+using lang::Module;
+using lang::Msg;
+
+absl::string_view PromptFor(lang::Privilege p) {
+  switch (p) {
+    case lang::Privilege::kUser: return "User";
+    case lang::Privilege::kManager: return "Manager";
+    case lang::Privilege::kSecurityOfficer: return "SecOff";
+  }
+  return "User";
+}
+
+namespace {
+
+Module ModuleOf(CommandId id) {
+  switch (id) {
+    case CommandId::kAddIpInterface:
+    case CommandId::kDeleteIpInterface:
+    case CommandId::kAddIpRoute:
+    case CommandId::kDeleteIpRoute:
+    case CommandId::kShowIpInterface:
+    case CommandId::kShowIpRoute:
+    case CommandId::kShowIpArp:
+    case CommandId::kEnableIp: return Module::kIp;
+    case CommandId::kShowDataplane:
+    case CommandId::kResetDataplane: return Module::kDataplane;
+    case CommandId::kAddUser:
+    case CommandId::kDeleteUser:
+    case CommandId::kSetUser:
+    case CommandId::kShowUser:
+    case CommandId::kLogin:
+    case CommandId::kLogoff: return Module::kUser;
+    case CommandId::kCreateConfig:
+    case CommandId::kSetConfig:
+    case CommandId::kShowConfig: return Module::kConfig;
+    case CommandId::kShowLog: return Module::kLog;
+    case CommandId::kHelp: return Module::kLang;
+  }
+  return Module::kSystem;
+}
+
+// The model's statuses carry the reason; the code says which kind of failure it was.
+CommandResult Fail(Module m, const absl::Status& s) {
+  Msg msg = Msg::kInvalidValue;
+  switch (s.code()) {
+    case absl::StatusCode::kNotFound: msg = Msg::kNotFound; break;
+    case absl::StatusCode::kAlreadyExists: msg = Msg::kAlreadyExists; break;
+    case absl::StatusCode::kFailedPrecondition: msg = Msg::kInUse; break;
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kUnavailable: msg = Msg::kDataplaneTimeout; break;
+    case absl::StatusCode::kResourceExhausted: msg = Msg::kTableFull; break;
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kDataLoss: msg = Msg::kFileError; break;
+    default: break;
+  }
+  return {false, lang::ErrorLine(lang::MessageCode(true, m, msg), std::string(s.message())) + "\n"};
+}
+
+CommandResult Ok(Module m, std::string body = "") {
+  return {true, body + lang::Success(m) + "\n"};
+}
+
+CommandResult Shown(std::string body) { return {true, std::move(body)}; }
+
+lang::Privilege PrivilegeFromKeyword(const std::string& k) {
+  if (k == "MANAGER") return lang::Privilege::kManager;
+  if (k == "SECURITYOFFICER") return lang::Privilege::kSecurityOfficer;
+  return lang::Privilege::kUser;
+}
+
+bool IsChange(CommandId id) {
+  switch (id) {
+    case CommandId::kAddIpInterface:
+    case CommandId::kDeleteIpInterface:
+    case CommandId::kAddIpRoute:
+    case CommandId::kDeleteIpRoute:
+    case CommandId::kEnableIp: return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+Controller::Controller(DataplaneClient* dp, LogBuffer* log, ControllerOptions opts)
+    : dp_(dp), log_(log), opts_(std::move(opts)), store_(opts_.config_dir), model_(dp) {
+  const std::string users_path = store_.UsersPath();
+  absl::MutexLock lock(&mu_);
+  model_.set_user_saver([users_path](const std::vector<User>& users) {
+    return SaveUserDb(users_path, users);
+  });
+}
+
+absl::Status Controller::LoadUsers() {
+  auto users = LoadUserDb(store_.UsersPath());
+  absl::MutexLock lock(&mu_);
+  if (users.ok()) {
+    model_.LoadUsers(std::move(*users));
+    log_->Add(3, "USER", "USER", "MSG",
+              absl::StrCat("User database loaded: ", model_.users().size(), " users"));
+    return absl::OkStatus();
+  }
+  if (absl::IsNotFound(users.status())) {
+    model_.LoadUsers(ConfigModel::FactoryUsers());
+    log_->Add(3, "USER", "USER", "MSG", "No user database: factory user manager in effect");
+    return absl::OkStatus();
+  }
+  return users.status();
+}
+
+std::string Controller::BootPath() const {
+  if (!opts_.boot_override.empty()) return opts_.boot_override;
+  std::string chosen = store_.BootName();
+  if (absl::EqualsIgnoreCase(chosen, "NONE")) return "";
+  if (chosen.empty()) return opts_.default_boot;
+  auto path = store_.Resolve(chosen);
+  return path.ok() ? *path : "";
+}
+
+absl::Status Controller::Start() {
+  auto hello = dp_->Hello();
+  if (!hello.ok()) return hello.status();
+  auto ports = dp_->DumpPorts();
+  if (!ports.ok()) return ports.status();
+
+  std::string script, source;
+  if (hello->control_gen > 0 && !opts_.snapshot_path.empty() &&
+      FileExists(opts_.snapshot_path)) {
+    // The dataplane outlived a previous control process: the running config (saved or
+    // not) is what it forwards with, so that is what this process re-asserts.
+    auto text = ReadFile(opts_.snapshot_path);
+    if (text.ok()) {
+      script = *text;
+      source = opts_.snapshot_path;
+      replayed_from_ = "running-config snapshot";
+    }
+  }
+  if (source.empty()) {
+    const std::string boot = BootPath();
+    if (!boot.empty() && FileExists(boot)) {
+      auto text = ReadFile(boot);
+      if (!text.ok()) return text.status();
+      script = *text;
+      source = boot;
+      replayed_from_ = "boot config";
+    } else {
+      replayed_from_ = "none";
+      log_->Add(3, "CONF", "CONF", "MSG",
+                boot.empty() ? std::string("No boot configuration set: starting empty")
+                             : absl::StrCat("Boot configuration ", boot,
+                                            " does not exist: starting empty"));
+    }
+  }
+
+  {
+    absl::MutexLock lock(&mu_);
+    hello_ = *hello;
+    model_.SetPorts(*ports);
+  }
+  log_->Add(3, "SYST", "REST", "MSG",
+            absl::StrFormat("Attached to dataplane pid %u (%u workers, %u ports, control "
+                            "generation %u)",
+                            hello->dp_pid, hello->n_workers, ports->size(), hello->control_gen));
+
+  if (absl::Status s = dp_->SyncBegin(); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("SyncBegin: ", s.message()));
+  }
+  if (!source.empty()) {
+    ReplayReport r = Replay(script, source);
+    log_->Add(r.failed ? 4 : 3, "CONF", "CONF", r.failed ? "ERR" : "MSG",
+              absl::StrCat("Replayed ", replayed_from_, " ", source, ": ", r.commands,
+                           " commands, ", r.failed, " failed"));
+  }
+  if (absl::Status s = dp_->SyncEnd(); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("SyncEnd: ", s.message()));
+  }
+  absl::MutexLock lock(&mu_);
+  snapshot_enabled_ = !opts_.snapshot_path.empty();
+  SaveSnapshot();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<lang::Privilege> Controller::Login(absl::string_view user,
+                                                  absl::string_view password) {
+  absl::MutexLock lock(&mu_);
+  auto p = model_.Authenticate(user, password);
+  // The name is logged only when it exists, so a password typed into the user field does
+  // not end up in the log.
+  const bool known = model_.FindUser(user) != nullptr;
+  log_->Add(p.ok() ? 3 : 4, "USER", "USER", p.ok() ? "MSG" : "FAIL",
+            p.ok() ? absl::StrCat("Login by ", user, " (", PrivilegeName(*p), ")")
+                   : absl::StrCat("Login failed for ", known ? std::string(user)
+                                                             : std::string("an unknown user")));
+  return p;
+}
+
+CommandResult Controller::Execute(Session& session, absl::string_view line) {
+  absl::MutexLock lock(&mu_);
+  return ExecuteLocked(session, line, false);
+}
+
+CommandResult Controller::ExecuteLocked(Session& s, absl::string_view line, bool replaying) {
+  auto parsed = lang::Parse(std::string_view(line.data(), line.size()));
+  if (!parsed.ok()) return {false, std::string(parsed.status().message()) + "\n"};
+  if (!parsed->has_value()) return {true, ""};
+  const lang::ParsedCommand& cmd = **parsed;
+  const bool is_show = !cmd.spec->words.empty() && cmd.spec->words[0] == "SHOW";
+  const bool session_cmd = cmd.spec->id == CommandId::kLogoff ||
+                           cmd.spec->id == CommandId::kHelp || cmd.spec->id == CommandId::kLogin;
+  if (s.privilege < cmd.spec->privilege ||
+      (s.privilege == lang::Privilege::kUser && !is_show && !session_cmd)) {
+    return {false, lang::Error(Module::kLang, Msg::kInsufficientPrivilege) + "\n"};
+  }
+  CommandResult r = Dispatch(s, cmd, replaying);
+  if (r.ok && !replaying && IsChange(cmd.spec->id)) SaveSnapshot();
+  return r;
+}
+
+ReplayReport Controller::Replay(absl::string_view text, absl::string_view source) {
+  ReplayReport rep;
+  Session system{"(boot)", lang::Privilege::kSecurityOfficer, true};
+  absl::MutexLock lock(&mu_);
+  int lineno = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    absl::string_view trimmed = absl::StripAsciiWhitespace(line);
+    if (trimmed.empty() || trimmed.front() == '#') continue;
+    ++rep.commands;
+    CommandResult r = ExecuteLocked(system, line, true);
+    if (r.ok) continue;
+    ++rep.failed;
+    std::string first = r.output.substr(0, r.output.find('\n'));
+    std::string where = absl::StrCat(source, ":", lineno, ": ", first);
+    rep.errors.push_back(where);
+    log_->Add(4, "CONF", "CONF", "ERR", where);
+  }
+  SaveSnapshot();
+  return rep;
+}
+
+void Controller::SaveSnapshot() {
+  if (!snapshot_enabled_) return;
+  absl::Status s = MakeDirs(DirName(opts_.snapshot_path));
+  if (s.ok()) s = WriteFileAtomic(opts_.snapshot_path, RunningConfigLocked(), 0640);
+  if (!s.ok()) {
+    log_->Add(4, "CONF", "CONF", "ERR",
+              absl::StrCat("Running-config snapshot not written: ", s.message()));
+  }
+}
+
+std::string Controller::RunningConfig() {
+  absl::MutexLock lock(&mu_);
+  return RunningConfigLocked();
+}
+
+std::string Controller::RunningConfigLocked() const {
+  return absl::StrCat("# arsec running configuration\n", model_.Canonical());
+}
+
+CommandResult Controller::Dispatch(Session& s, const lang::ParsedCommand& cmd, bool replaying) {
+  const Module m = ModuleOf(cmd.spec->id);
+  const std::string object = cmd.object.value_or("");
+  auto opt_ip = [&](const char* p) -> std::optional<uint32_t> {
+    if (!cmd.Has(p)) return std::nullopt;
+    return cmd.GetIpv4(p);
+  };
+  switch (cmd.spec->id) {
+    case CommandId::kAddIpInterface: {
+      const uint32_t addr = cmd.GetIpv4("IPADDRESS");
+      auto st = model_.AddInterface(object, addr, opt_ip("MASK"));
+      if (!st.ok()) return Fail(m, st);
+      log_->Add(3, "IP", "CONF", "MSG",
+                addr ? absl::StrCat("Address ", IpToString(addr), " added to ", object)
+                     : absl::StrCat("Interface ", object, " added unnumbered"));
+      return Ok(m);
+    }
+    case CommandId::kDeleteIpInterface: {
+      auto st = model_.DeleteInterface(object, opt_ip("IPADDRESS"));
+      if (!st.ok()) return Fail(m, st);
+      log_->Add(3, "IP", "CONF", "MSG", absl::StrCat("Interface ", object, " deleted"));
+      return Ok(m);
+    }
+    case CommandId::kAddIpRoute: {
+      const uint32_t prefix = cmd.GetIpv4("ROUTE");
+      auto route = lang::ParseIpv4(object);
+      const uint32_t net = route ? *route : prefix;
+      auto st = model_.AddRoute(net, opt_ip("MASK"), cmd.Get("INTERFACE"),
+                                cmd.GetIpv4("NEXTHOP"),
+                                static_cast<uint32_t>(cmd.GetUint("METRIC", 1)));
+      if (!st.ok()) return Fail(m, st);
+      log_->Add(3, "IP", "CONF", "MSG",
+                absl::StrCat("Route to ", IpToString(net), " via ",
+                             IpToString(cmd.GetIpv4("NEXTHOP")), " added"));
+      return Ok(m);
+    }
+    case CommandId::kDeleteIpRoute: {
+      auto route = lang::ParseIpv4(object);
+      if (!route) {
+        return Fail(m, absl::InvalidArgumentError("ROUTE is not a valid IP address"));
+      }
+      std::optional<std::string> ifname;
+      if (cmd.Has("INTERFACE")) ifname = cmd.Get("INTERFACE");
+      auto st = model_.DeleteRoute(*route, opt_ip("MASK"), ifname, opt_ip("NEXTHOP"));
+      if (!st.ok()) return Fail(m, st);
+      log_->Add(3, "IP", "CONF", "MSG", absl::StrCat("Route to ", IpToString(*route), " deleted"));
+      return Ok(m);
+    }
+    case CommandId::kEnableIp:
+      model_.EnableIp(cmd.Has("REMOTEASSIGN"));
+      return Ok(m);
+    case CommandId::kShowIpInterface:
+      return Shown(FormatIpInterfaces(model_, object));
+    case CommandId::kShowIpRoute:
+      return Shown(FormatIpRoutes(model_));
+    case CommandId::kShowIpArp: {
+      auto arp = dp_->DumpArp();
+      if (!arp.ok()) return Fail(m, arp.status());
+      return Shown(FormatArp(*arp, model_.ports()));
+    }
+    case CommandId::kShowDataplane:
+      return ShowDataplane(cmd);
+    case CommandId::kResetDataplane: {
+      auto st = dp_->ResetCounters();
+      if (!st.ok()) return Fail(m, st);
+      log_->Add(3, "DP", "CONF", "MSG", absl::StrCat("Counters reset by ", s.user));
+      return Ok(m);
+    }
+    case CommandId::kAddUser: {
+      auto st = model_.AddUser(object, cmd.Get("PASSWORD"),
+                               PrivilegeFromKeyword(cmd.Get("PRIVILEGE")),
+                               cmd.GetBool("LOGIN", true), cmd.Get("DESCRIPTION"));
+      if (!st.ok()) {
+        // Scripts written for the AR carry ADD USER lines; users.db already holds them.
+        if (replaying && absl::IsAlreadyExists(st)) return Ok(m);
+        return Fail(m, st);
+      }
+      log_->Add(3, "USER", "USER", "MSG", absl::StrCat("User ", object, " added by ", s.user));
+      return Ok(m);
+    }
+    case CommandId::kDeleteUser: {
+      auto st = model_.DeleteUser(object);
+      if (!st.ok()) return Fail(m, st);
+      log_->Add(3, "USER", "USER", "MSG", absl::StrCat("User ", object, " deleted by ", s.user));
+      return Ok(m);
+    }
+    case CommandId::kSetUser: {
+      std::optional<std::string> pw, desc;
+      std::optional<lang::Privilege> priv;
+      std::optional<bool> login;
+      if (cmd.Has("PASSWORD")) pw = cmd.Get("PASSWORD");
+      if (cmd.Has("DESCRIPTION")) desc = cmd.Get("DESCRIPTION");
+      if (cmd.Has("PRIVILEGE")) priv = PrivilegeFromKeyword(cmd.Get("PRIVILEGE"));
+      if (cmd.Has("LOGIN")) login = cmd.GetBool("LOGIN");
+      auto st = model_.SetUser(object, pw ? std::optional<absl::string_view>(*pw) : std::nullopt,
+                               priv, login,
+                               desc ? std::optional<absl::string_view>(*desc) : std::nullopt);
+      if (!st.ok()) return Fail(m, st);
+      log_->Add(3, "USER", "USER", "MSG", absl::StrCat("User ", object, " changed by ", s.user));
+      return Ok(m);
+    }
+    case CommandId::kShowUser:
+      return Shown(FormatUsers(model_.users(), object));
+    case CommandId::kCreateConfig:
+      return CreateConfig(cmd);
+    case CommandId::kSetConfig:
+      return SetConfig(cmd);
+    case CommandId::kShowConfig:
+      return ShowConfig(cmd);
+    case CommandId::kShowLog:
+      return Shown(log_->Format(cmd.Get("MODULE"), cmd.Get("TYPE")));
+    case CommandId::kLogin:
+      return {false, lang::ErrorLine(lang::MessageCode(true, Module::kUser, Msg::kNotSupported),
+                                     "LOGIN inside a session is not supported; log off and "
+                                     "connect again as the other user") + "\n"};
+    case CommandId::kLogoff:
+      return {true, lang::InfoLine(lang::MessageCode(false, Module::kUser,
+                                                     Msg::kOperationSuccessful),
+                                   absl::StrCat("User ", s.user, " logged off")) + "\n",
+              true};
+    case CommandId::kHelp:
+      return Help();
+  }
+  return {false, lang::Error(Module::kLang, Msg::kNotSupported, lang::CommandName(*cmd.spec)) + "\n"};
+}
+
+CommandResult Controller::ShowDataplane(const lang::ParsedCommand& cmd) {
+  const Module m = Module::kDataplane;
+  if (cmd.Has("PORTS")) {
+    auto ports = dp_->DumpPorts();
+    if (!ports.ok()) return Fail(m, ports.status());
+    return Shown(FormatPorts(*ports));
+  }
+  auto stats = dp_->ReadStats();
+  if (!stats.ok()) return Fail(m, stats.status());
+  if (cmd.Has("COUNTERS")) return Shown(FormatCounters(stats->stats));
+  if (cmd.Has("RUNTIME")) return Shown(FormatRuntime(stats->stats));
+  return Shown(FormatDataplaneSummary(hello_, stats->stats, model_.ports().size()));
+}
+
+CommandResult Controller::CreateConfig(const lang::ParsedCommand& cmd) {
+  const Module m = Module::kConfig;
+  const std::string name = cmd.object.value_or("");
+  auto path = store_.Resolve(name);
+  if (!path.ok()) return Fail(m, path.status());
+  absl::Status st = MakeDirs(DirName(*path));
+  const std::string text = absl::StrCat(
+      "# arsec configuration, written by CREATE CONFIG on ",
+      absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(), absl::LocalTimeZone()), "\n",
+      "# Users are kept in ", store_.UsersPath(), " (hashed passwords).\n",
+      model_.Canonical());
+  if (st.ok()) st = WriteFileAtomic(*path, text, 0640);
+  if (!st.ok()) return Fail(m, absl::InternalError(st.message()));
+  log_->Add(3, "CONF", "CONF", "MSG", absl::StrCat("Configuration saved to ", *path));
+  return {true, lang::InfoLine(lang::MessageCode(false, m, Msg::kOperationSuccessful),
+                               absl::StrCat("Configuration saved to ", name)) + "\n"};
+}
+
+CommandResult Controller::SetConfig(const lang::ParsedCommand& cmd) {
+  const Module m = Module::kConfig;
+  const std::string name = cmd.object.value_or("");
+  if (absl::EqualsIgnoreCase(name, "NONE")) {
+    if (auto st = store_.SetBootName("NONE"); !st.ok()) return Fail(m, absl::InternalError(st.message()));
+    log_->Add(3, "CONF", "CONF", "MSG", "Boot configuration set to none");
+    return Ok(m);
+  }
+  auto path = store_.Resolve(name);
+  if (!path.ok()) return Fail(m, path.status());
+  if (!FileExists(*path)) {
+    return Fail(m, absl::NotFoundError(absl::StrCat("File ", name, " does not exist")));
+  }
+  if (auto st = store_.SetBootName(name); !st.ok()) return Fail(m, absl::InternalError(st.message()));
+  log_->Add(3, "CONF", "CONF", "MSG", absl::StrCat("Boot configuration set to ", name));
+  std::string warn;
+  if (!opts_.boot_override.empty()) {
+    warn = absl::StrCat("Note: --boot-config ", opts_.boot_override,
+                        " was given on the command line and takes precedence.\n");
+  }
+  return Ok(m, warn);
+}
+
+CommandResult Controller::ShowConfig(const lang::ParsedCommand& cmd) {
+  if (!cmd.Has("DYNAMIC")) {
+    const std::string boot = BootPath();
+    std::string out;
+    absl::StrAppend(&out, "Boot configuration file: ",
+                    boot.empty() ? std::string("none")
+                                 : absl::StrCat(boot, FileExists(boot) ? " (exists)" : " (does not exist)"),
+                    "\n");
+    absl::StrAppend(&out, "Configuration directory: ", store_.dir(), "\n");
+    absl::StrAppend(&out, "Replayed at start: ", replayed_from_.empty() ? "none" : replayed_from_, "\n");
+    return Shown(out);
+  }
+  const std::string module = cmd.Get("DYNAMIC");
+  if (module.empty() || module == "IP") return Shown(RunningConfigLocked());
+  if (module == "USER") {
+    std::string out = "# users (passwords are stored hashed in users.db and never shown)\n";
+    for (const auto& u : model_.users()) {
+      absl::StrAppend(&out, "# ", u.name, " PRIVILEGE=", PrivilegeName(u.privilege),
+                      " LOGIN=", u.login ? "YES" : "NO", "\n");
+    }
+    return Shown(out);
+  }
+  return Shown(absl::StrCat("# no ", module, " configuration\n"));
+}
+
+CommandResult Controller::Help() const {
+  std::string out = "Commands:\n";
+  for (const auto& spec : lang::CommandTable()) {
+    std::string syntax = lang::CommandName(spec);
+    if (spec.object_value == lang::CommandSpec::ObjectValue::kRequired) {
+      absl::StrAppend(&syntax, "=", lang::ValueSyntax(spec.object));
+    } else if (spec.object_value == lang::CommandSpec::ObjectValue::kOptional) {
+      absl::StrAppend(&syntax, "[=", lang::ValueSyntax(spec.object), "]");
+    }
+    absl::StrAppend(&out, absl::StrFormat("  %-36s %s\n", syntax, spec.help));
+    if (!spec.params.empty()) {
+      std::string params;
+      for (const auto& p : spec.params) {
+        std::string one(p.name);
+        if (p.type != lang::ValueType::kNone) {
+          absl::StrAppend(&one, p.value_optional ? "[=" : "=", lang::ValueSyntax(p),
+                          p.value_optional ? "]" : "");
+        }
+        absl::StrAppend(&params, " ", p.required ? one : absl::StrCat("[", one, "]"));
+      }
+      absl::StrAppend(&out, "     ", params, "\n");
+    }
+  }
+  return Shown(out);
+}
+
+}  // namespace arsec::control

@@ -1,0 +1,218 @@
+// Request/acknowledge over rte_rings; counters straight from the stats memzone.
+#include "control/ring_dataplane_client.h"
+
+#include <rte_errno.h>
+#include <rte_mempool.h>
+#include <rte_memzone.h>
+#include <rte_ring.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/shm_names.h"
+#include "common/status_macros.h"
+
+namespace arsec::control {
+
+absl::StatusOr<std::unique_ptr<RingDataplaneClient>> RingDataplaneClient::Attach(
+    absl::Duration wait) {
+  std::unique_ptr<RingDataplaneClient> c(new RingDataplaneClient());
+  const absl::Time deadline = absl::Now() + wait;
+  const rte_memzone* mz = nullptr;
+  for (;;) {
+    c->requests_ = rte_ring_lookup(shm::kRequestRing);
+    c->replies_ = rte_ring_lookup(shm::kReplyRing);
+    c->events_ = rte_ring_lookup(shm::kEventRing);
+    c->pool_ = rte_mempool_lookup(shm::kMessagePool);
+    mz = rte_memzone_lookup(shm::kStatsZone);
+    if (c->requests_ && c->replies_ && c->events_ && c->pool_ && mz) break;
+    if (absl::Now() >= deadline) {
+      std::string missing;
+      if (!c->requests_) absl::StrAppend(&missing, " ", shm::kRequestRing);
+      if (!c->replies_) absl::StrAppend(&missing, " ", shm::kReplyRing);
+      if (!c->events_) absl::StrAppend(&missing, " ", shm::kEventRing);
+      if (!c->pool_) absl::StrAppend(&missing, " ", shm::kMessagePool);
+      if (!mz) absl::StrAppend(&missing, " ", shm::kStatsZone);
+      return absl::UnavailableError(absl::StrCat(
+          "the dataplane's shared objects did not appear within ", absl::FormatDuration(wait),
+          " (missing:", missing, "); is arsec-dataplane running with the same file prefix?"));
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  if (mz->len < sizeof(shm::Stats)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "stats memzone ", shm::kStatsZone, " is ", mz->len, " bytes, expected ",
+        sizeof(shm::Stats), ": dataplane built from a different dp_stats.h"));
+  }
+  if (c->pool_->elt_size < sizeof(msg::Message)) {
+    return absl::FailedPreconditionError("message pool elements are smaller than msg::Message");
+  }
+  c->stats_ = static_cast<const shm::Stats*>(mz->addr);
+  return c;
+}
+
+absl::Status RingDataplaneClient::Call(const msg::Message& req, msg::Message* reply) {
+  absl::MutexLock lock(&mu_);
+  void* obj = nullptr;
+  if (rte_mempool_get(pool_, &obj) != 0) {
+    return absl::ResourceExhaustedError("dataplane message pool is empty");
+  }
+  auto* m = static_cast<msg::Message*>(obj);
+  std::memcpy(m, &req, sizeof(*m));
+  const uint32_t seq = next_seq_++;
+  m->seq = seq;
+  m->result = 0;
+  m->reason[0] = '\0';
+  if (rte_ring_enqueue(requests_, m) != 0) {
+    rte_mempool_put(pool_, m);
+    return absl::UnavailableError("dataplane request ring is full");
+  }
+  const absl::Time deadline = absl::Now() + timeout_;
+  unsigned spins = 0;
+  for (;;) {
+    void* got = nullptr;
+    if (rte_ring_dequeue(replies_, &got) == 0) {
+      auto* r = static_cast<msg::Message*>(got);
+      if (r->seq == seq) {
+        std::memcpy(reply, r, sizeof(*reply));
+        rte_mempool_put(pool_, r);
+        break;
+      }
+      rte_mempool_put(pool_, r);  // a late answer to a request that already timed out
+      continue;
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "dataplane did not answer within ", absl::FormatDuration(timeout_),
+          " (the change may or may not have been applied)"));
+    }
+    // The main lcore usually answers within microseconds: spin briefly, then sleep.
+    if (++spins < 200) {
+      std::this_thread::yield();
+    } else {
+      absl::SleepFor(absl::Microseconds(200));
+    }
+  }
+  if (reply->result < 0) {
+    reply->reason[sizeof(reply->reason) - 1] = '\0';
+    std::string why = reply->reason[0] ? reply->reason : std::strerror(-reply->result);
+    switch (-reply->result) {
+      case EEXIST: return absl::AlreadyExistsError(why);
+      case ENOENT: return absl::NotFoundError(why);
+      case EINVAL: return absl::InvalidArgumentError(why);
+      case ENOSPC:
+      case ENOMEM: return absl::ResourceExhaustedError(why);
+      default: return absl::FailedPreconditionError(why);
+    }
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+msg::Message Req(msg::Type t) {
+  msg::Message m;
+  std::memset(&m, 0, sizeof(m));
+  m.type = t;
+  return m;
+}
+}  // namespace
+
+absl::StatusOr<msg::HelloBody> RingDataplaneClient::Hello() {
+  msg::Message req = Req(msg::Type::kHello), rep;
+  req.body.hello.schema = msg::kSchemaVersion;
+  req.body.hello.dp_pid = static_cast<uint32_t>(getpid());
+  RETURN_IF_ERROR(Call(req, &rep));
+  if (rep.body.hello.schema != msg::kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "dataplane speaks ring schema ", rep.body.hello.schema, ", control speaks ",
+        msg::kSchemaVersion));
+  }
+  return rep.body.hello;
+}
+
+absl::Status RingDataplaneClient::SyncBegin() {
+  msg::Message rep;
+  return Call(Req(msg::Type::kSyncBegin), &rep);
+}
+
+absl::Status RingDataplaneClient::SyncEnd() {
+  msg::Message rep;
+  return Call(Req(msg::Type::kSyncEnd), &rep);
+}
+
+absl::Status RingDataplaneClient::AddAddress(const msg::AddrBody& addr) {
+  msg::Message req = Req(msg::Type::kAddrAdd), rep;
+  req.body.addr = addr;
+  return Call(req, &rep);
+}
+
+absl::Status RingDataplaneClient::DeleteAddress(const msg::AddrBody& addr) {
+  msg::Message req = Req(msg::Type::kAddrDel), rep;
+  req.body.addr = addr;
+  return Call(req, &rep);
+}
+
+absl::Status RingDataplaneClient::AddRoute(const msg::RouteBody& route) {
+  msg::Message req = Req(msg::Type::kRouteAdd), rep;
+  req.body.route = route;
+  return Call(req, &rep);
+}
+
+absl::Status RingDataplaneClient::DeleteRoute(const msg::RouteBody& route) {
+  msg::Message req = Req(msg::Type::kRouteDel), rep;
+  req.body.route = route;
+  return Call(req, &rep);
+}
+
+absl::StatusOr<std::vector<msg::ArpEntry>> RingDataplaneClient::DumpArp() {
+  std::vector<msg::ArpEntry> out;
+  uint32_t start = 0;
+  // Bounded: a table of arp_table_size entries needs at most that many / kMaxEntries pages.
+  for (int page = 0; page < 100000; ++page) {
+    msg::Message req = Req(msg::Type::kArpDump), rep;
+    req.body.dump.start = start;
+    RETURN_IF_ERROR(Call(req, &rep));
+    const uint32_t n = std::min<uint32_t>(rep.body.arp.count, msg::kMaxEntries);
+    out.insert(out.end(), rep.body.arp.entries, rep.body.arp.entries + n);
+    if (rep.body.arp.next == 0 || rep.body.arp.next <= start) return out;
+    start = rep.body.arp.next;
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<msg::PortEntry>> RingDataplaneClient::DumpPorts() {
+  std::vector<msg::PortEntry> out;
+  uint32_t start = 0;
+  constexpr uint32_t kPage = sizeof(msg::PortPage::entries) / sizeof(msg::PortEntry);
+  for (int page = 0; page < 10000; ++page) {
+    msg::Message req = Req(msg::Type::kPortDump), rep;
+    req.body.dump.start = start;
+    RETURN_IF_ERROR(Call(req, &rep));
+    const uint32_t n = std::min<uint32_t>(rep.body.ports.count, kPage);
+    for (uint32_t i = 0; i < n; ++i) {
+      msg::PortEntry e = rep.body.ports.entries[i];
+      e.name[sizeof(e.name) - 1] = '\0';
+      e.device[sizeof(e.device) - 1] = '\0';
+      out.push_back(e);
+    }
+    if (rep.body.ports.next == 0 || rep.body.ports.next <= start) return out;
+    start = rep.body.ports.next;
+  }
+  return out;
+}
+
+absl::Status RingDataplaneClient::ResetCounters() {
+  msg::Message rep;
+  return Call(Req(msg::Type::kCountersReset), &rep);
+}
+
+absl::StatusOr<StatsSnapshot> RingDataplaneClient::ReadStats() {
+  StatsSnapshot s;
+  std::memcpy(&s.stats, stats_, sizeof(s.stats));
+  if (s.stats.n_workers > shm::kMaxWorkers) s.stats.n_workers = shm::kMaxWorkers;
+  return s;
+}
+
+}  // namespace arsec::control

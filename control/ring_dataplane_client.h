@@ -1,0 +1,62 @@
+// DataplaneClient over the shared rings of common/shm_names.h (arsec-control is a DPDK
+// secondary process; the dataplane created the rings, the message pool and the stats zone).
+//
+// One request is in flight at a time: the reply ring has a single consumer, and the
+// dataplane answers in order, so a mutex around send-and-wait is both simple and enough.
+// A reply whose sequence number is not the one awaited belongs to a request that already
+// timed out; it is freed and ignored.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "control/dataplane_client.h"
+
+struct rte_ring;
+struct rte_mempool;
+
+namespace arsec::control {
+
+class RingDataplaneClient final : public DataplaneClient {
+ public:
+  // Looks up the rings, pool and stats zone, retrying until `wait` has passed (the
+  // dataplane may still be starting). EAL must be initialised.
+  static absl::StatusOr<std::unique_ptr<RingDataplaneClient>> Attach(absl::Duration wait);
+
+  absl::StatusOr<msg::HelloBody> Hello() override;
+  absl::Status SyncBegin() override;
+  absl::Status SyncEnd() override;
+  absl::Status AddAddress(const msg::AddrBody& addr) override;
+  absl::Status DeleteAddress(const msg::AddrBody& addr) override;
+  absl::Status AddRoute(const msg::RouteBody& route) override;
+  absl::Status DeleteRoute(const msg::RouteBody& route) override;
+  absl::StatusOr<std::vector<msg::ArpEntry>> DumpArp() override;
+  absl::StatusOr<std::vector<msg::PortEntry>> DumpPorts() override;
+  absl::Status ResetCounters() override;
+  absl::StatusOr<StatsSnapshot> ReadStats() override;
+
+  rte_ring* event_ring() const { return events_; }
+  rte_mempool* pool() const { return pool_; }
+  void set_timeout(absl::Duration d) { timeout_ = d; }
+
+ private:
+  RingDataplaneClient() = default;
+  // Sends `req` (type and body filled by the caller) and copies the reply into `*reply`.
+  // A negative result from the dataplane becomes a status carrying its reason.
+  absl::Status Call(const msg::Message& req, msg::Message* reply) ABSL_LOCKS_EXCLUDED(mu_);
+
+  rte_ring* requests_ = nullptr;
+  rte_ring* replies_ = nullptr;
+  rte_ring* events_ = nullptr;
+  rte_mempool* pool_ = nullptr;
+  const shm::Stats* stats_ = nullptr;
+  absl::Duration timeout_ = absl::Seconds(3);
+
+  absl::Mutex mu_;
+  uint32_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace arsec::control

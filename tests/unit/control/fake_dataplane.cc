@@ -1,0 +1,127 @@
+// The fake's bookkeeping.
+#include "fake_dataplane.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "control/config/config_model.h"
+
+namespace arsec::control::testing {
+
+FakeDataplane::FakeDataplane() {
+  stats.stats.tsc_hz = 2000000000ull;
+  stats.stats.n_workers = 1;
+}
+
+absl::StatusOr<msg::HelloBody> FakeDataplane::Hello() {
+  calls.push_back("hello");
+  msg::HelloBody h{};
+  h.schema = msg::kSchemaVersion;
+  h.dp_pid = 4242;
+  h.control_gen = control_gen;
+  h.n_workers = 1;
+  return h;
+}
+
+absl::Status FakeDataplane::SyncBegin() {
+  calls.push_back("sync_begin");
+  syncing_ = true;
+  asserted_.clear();
+  return absl::OkStatus();
+}
+
+absl::Status FakeDataplane::SyncEnd() {
+  calls.push_back("sync_end");
+  for (auto it = state.begin(); it != state.end();) {
+    it = asserted_.count(*it) ? std::next(it) : state.erase(it);
+  }
+  syncing_ = false;
+  ++control_gen;
+  return absl::OkStatus();
+}
+
+absl::Status FakeDataplane::Change(std::string call, const std::string& key, bool add) {
+  calls.push_back(call);
+  if (!refuse_next.ok()) {
+    absl::Status s = refuse_next;
+    refuse_next = absl::OkStatus();
+    return s;
+  }
+  if (!refuse_all.ok()) return refuse_all;
+  if (add) {
+    // During a sync a re-asserted entry is accepted as is, like the real dataplane.
+    if (state.count(key) && !syncing_) return absl::AlreadyExistsError("exists in dataplane");
+    state.insert(key);
+    if (syncing_) asserted_.insert(key);
+  } else {
+    if (!state.erase(key)) return absl::NotFoundError("not in dataplane");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FakeDataplane::AddAddress(const msg::AddrBody& a) {
+  std::string key = absl::StrCat("addr ", a.ifname, " ", IpToString(a.addr), "/", a.prefix_len);
+  return Change(absl::StrCat("addr_add ", a.ifname, " ", IpToString(a.addr), "/", a.prefix_len,
+                             " port=", a.port),
+                key, true);
+}
+
+absl::Status FakeDataplane::DeleteAddress(const msg::AddrBody& a) {
+  std::string key = absl::StrCat("addr ", a.ifname, " ", IpToString(a.addr), "/", a.prefix_len);
+  return Change(absl::StrCat("addr_del ", a.ifname, " ", IpToString(a.addr), "/", a.prefix_len,
+                             " port=", a.port),
+                key, false);
+}
+
+absl::Status FakeDataplane::AddRoute(const msg::RouteBody& r) {
+  std::string key = absl::StrCat("route ", IpToString(r.prefix), "/", r.prefix_len, " ",
+                                 IpToString(r.nexthop), " ", r.ifname);
+  return Change(absl::StrCat("route_add ", IpToString(r.prefix), "/", r.prefix_len, " via ",
+                             IpToString(r.nexthop), " ", r.ifname, " port=", r.port,
+                             " metric=", r.metric),
+                key, true);
+}
+
+absl::Status FakeDataplane::DeleteRoute(const msg::RouteBody& r) {
+  std::string key = absl::StrCat("route ", IpToString(r.prefix), "/", r.prefix_len, " ",
+                                 IpToString(r.nexthop), " ", r.ifname);
+  return Change(absl::StrCat("route_del ", IpToString(r.prefix), "/", r.prefix_len, " via ",
+                             IpToString(r.nexthop), " ", r.ifname, " port=", r.port),
+                key, false);
+}
+
+absl::StatusOr<std::vector<msg::ArpEntry>> FakeDataplane::DumpArp() {
+  calls.push_back("arp_dump");
+  return arp;
+}
+
+absl::StatusOr<std::vector<msg::PortEntry>> FakeDataplane::DumpPorts() {
+  calls.push_back("port_dump");
+  std::vector<msg::PortEntry> out;
+  const char* names[] = {"vlan1", "ppp0", "eth0"};
+  for (uint16_t i = 0; i < 3; ++i) {
+    msg::PortEntry e;
+    std::memset(&e, 0, sizeof(e));
+    std::snprintf(e.name, sizeof(e.name), "%s", names[i]);
+    std::snprintf(e.device, sizeof(e.device), "net_null%u", i);
+    e.port = i;
+    e.mac[0] = 0x02;
+    e.mac[5] = static_cast<uint8_t>(i + 1);
+    e.link_up = 1;
+    e.speed_mbps = 10000;
+    e.rx_packets = 100 * (i + 1);
+    e.tx_packets = 50 * (i + 1);
+    out.push_back(e);
+  }
+  return out;
+}
+
+absl::Status FakeDataplane::ResetCounters() {
+  calls.push_back("counters_reset");
+  ++resets;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StatsSnapshot> FakeDataplane::ReadStats() { return stats; }
+
+}  // namespace arsec::control::testing
