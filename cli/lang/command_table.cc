@@ -5,6 +5,10 @@
 // from this table. Ranges and defaults follow the AR410 where it documents them.
 #include "cli/lang/command_spec.h"
 
+#include "cli/lang/bundle_string.h"
+#include "cli/lang/messages.h"
+#include "cli/lang/parser.h"
+
 namespace arsec::lang {
 namespace {
 
@@ -48,6 +52,427 @@ ParamSpec Description() {
 }
 ParamSpec FileName(std::string_view help) {
   return {.name = "CONFIG", .type = VT::kName, .min = 1, .max = 64, .help = help};
+}
+
+
+// ---- IPsec / ENCO helpers ----
+
+using Rule = ParamRule;
+using RK = ParamRule::Kind;
+
+ParamCond Given(std::string_view p) { return {.param = p}; }
+ParamCond Is(std::string_view p, std::vector<std::string_view> v) { return {.param = p, .values = std::move(v)}; }
+ParamCond IsNot(std::string_view p, std::vector<std::string_view> v) {
+  return {.param = p, .values = std::move(v), .negate = true};
+}
+Rule Requires(std::vector<ParamCond> when, ParamCond then) {
+  return {.kind = RK::kRequires, .when = std::move(when), .then = std::move(then)};
+}
+Rule Forbids(std::vector<ParamCond> when, ParamCond then) {
+  return {.kind = RK::kForbids, .when = std::move(when), .then = std::move(then)};
+}
+
+ParamSpec PolicyName() {
+  return {.name = "POLICY", .type = VT::kName, .min = 1, .max = 32,
+          .help = "policy name (letters, digits, - _ .)"};
+}
+ParamSpec SpecId(std::string_view name, std::string_view help) {
+  return {.name = name, .type = VT::kUint, .min = 0, .max = kMaxSaSpecId, .help = help};
+}
+ParamSpec KeyMan(bool required, std::string_view help) {
+  return {.name = "KEYMANAGEMENT", .type = VT::kKeyword, .keywords = {"ISAKMP", "MANUAL"},
+          .required = required, .help = help};
+}
+ParamSpec Bool(std::string_view name, std::string_view help) {
+  return {.name = name, .type = VT::kBool, .help = help};
+}
+ParamSpec Port(std::string_view name, std::string_view help) {
+  return {.name = name, .type = VT::kKeywordOrUint, .keywords = {"ANY"}, .min = 0, .max = 65535,
+          .help = help};
+}
+ParamSpec EncoKeyId(std::string_view help) {
+  return {.name = "KEY", .type = VT::kUint, .min = 0, .max = 65535, .help = help};
+}
+
+// The parameters of CREATE and SET IPSEC POLICY: the same list, only INTERFACE and
+// ACTION are required when creating.
+std::vector<ParamSpec> PolicyParams(bool create) {
+  return {
+      Interface(create, "interface the policy applies to (normally the WAN side)"),
+      {.name = "ACTION", .type = VT::kKeyword, .keywords = {"DENY", "IPSEC", "PERMIT"},
+       .required = create,
+       .help = "DENY drops, PERMIT passes without IPsec, IPSEC applies the bundle"},
+      {.name = "BUNDLESPECIFICATION", .type = VT::kUint, .min = 0, .max = kMaxSaSpecId,
+       .help = "ACTION=IPSEC: the SA bundle specification to apply (the seed writes BUNDLE=)"},
+      KeyMan(false, "ACTION=IPSEC: ISAKMP (default, negotiated SAs) or MANUAL (fixed keys)"),
+      {.name = "PEERADDRESS", .type = VT::kKeywordOrIpv4, .keywords = {"ANY", "DYNAMIC"},
+       .help = "ACTION=IPSEC: the peer's address; DYNAMIC (or ANY): whoever passed ISAKMP "
+               "authentication (not with MANUAL)"},
+      Address("LADDRESS", false, "local address selector (source when sending)"),
+      {.name = "LMASK", .type = VT::kMask, .help = "mask of LADDRESS; default host mask"},
+      {.name = "LNAME", .type = VT::kString, .min = 1, .max = 64,
+       .help = "local system name (phase 2 ID), instead of LADDRESS"},
+      Port("LPORT", "local port (with TRANSPORTPROTOCOL=TCP or UDP); ANY: every port"),
+      Address("RADDRESS", false, "remote address selector (destination when sending)"),
+      {.name = "RMASK", .type = VT::kMask, .help = "mask of RADDRESS; default host mask"},
+      {.name = "RNAME", .type = VT::kString, .min = 1, .max = 64,
+       .help = "remote system name (the peer's phase 2 ID), instead of RADDRESS"},
+      Port("RPORT", "remote port (with TRANSPORTPROTOCOL=TCP or UDP); ANY: every port"),
+      {.name = "TRANSPORTPROTOCOL", .type = VT::kKeywordOrUint,
+       .keywords = {"ANY", "TCP", "UDP", "ICMP"},
+       .keyword_aliases = {{"1", "ICMP"}, {"6", "TCP"}, {"17", "UDP"}},
+       .min = 0, .max = 255, .help = "IP protocol selector: a name or a protocol number"},
+      Bool("UDPTUNNEL", "ACTION=IPSEC: carry ESP over UDP (default FALSE)"),
+      Bool("UDPHEARTBEAT", "ACTION=IPSEC: send a UDP heartbeat every 30 s (behind NAT)"),
+      {.name = "UDPPORT", .type = VT::kUint, .min = 1, .max = 65535,
+       .help = "ACTION=IPSEC: the peer's ESP-over-UDP port (default 2746)"},
+      {.name = "DFBIT", .type = VT::kKeyword, .keywords = {"SET", "COPY", "CLEAR"},
+       .help = "ACTION=IPSEC: DF bit of the tunnel header (default COPY)"},
+      {.name = "POSITION", .type = VT::kUint, .min = 1, .max = 1000,
+       .help = "place in the interface's policy order (default: last)"},
+      {.name = "GROUP", .type = VT::kKeyword,
+       .keywords = {"0", "1", "2", "5", "14", "15", "16", "19", "20", "21"},
+       .help = "ACTION=IPSEC, ISAKMP: Diffie-Hellman group of quick-mode PFS"},
+      Bool("USEPFSKEY", "ACTION=IPSEC, ISAKMP: perfect forward secrecy in quick mode"),
+      {.name = "ISAKMPPOLICY", .type = VT::kName, .min = 1, .max = 32,
+       .help = "ACTION=IPSEC, ISAKMP: negotiate with this ISAKMP policy"},
+      {.name = "SRCINTERFACE", .type = VT::kInterface, .max = 15,
+       .help = "ACTION=IPSEC: take the tunnel's source address from this interface"},
+      Bool("RESPONDBADSPI", "ACTION=IPSEC: answer packets with an unknown SPI (INVALID-SPI)"),
+      {.name = "ICMPTYPE", .type = VT::kUint, .min = 0, .max = 255,
+       .help = "ICMP type selector (with TRANSPORTPROTOCOL=ICMP)"},
+      {.name = "IPVERSION", .type = VT::kKeyword, .keywords = {"IPV4", "IPV6"},
+       .help = "IP version of the selectors (default IPV4)"},
+  };
+}
+
+std::vector<ParamRule> PolicyRules(bool create) {
+  std::vector<ParamRule> r;
+  for (std::string_view p : {"BUNDLESPECIFICATION", "KEYMANAGEMENT", "PEERADDRESS", "UDPTUNNEL",
+                             "UDPHEARTBEAT", "UDPPORT", "DFBIT", "GROUP", "USEPFSKEY",
+                             "ISAKMPPOLICY", "SRCINTERFACE", "RESPONDBADSPI"})
+    r.push_back(Forbids({IsNot("ACTION", {"IPSEC"})}, Given(p)));
+  if (create) {
+    r.push_back(Requires({Is("ACTION", {"IPSEC"})}, Given("BUNDLESPECIFICATION")));
+    r.push_back(Requires({Is("ACTION", {"IPSEC"})}, Given("PEERADDRESS")));
+  }
+  r.push_back(Forbids({Is("KEYMANAGEMENT", {"MANUAL"})}, Is("PEERADDRESS", {"DYNAMIC", "ANY"})));
+  for (std::string_view p : {"ISAKMPPOLICY", "USEPFSKEY", "GROUP"})
+    r.push_back(Forbids({Is("KEYMANAGEMENT", {"MANUAL"})}, Given(p)));
+  r.push_back(Forbids({Is("USEPFSKEY", {"FALSE"})}, Given("GROUP")));
+  for (std::string_view p : {"LPORT", "RPORT"}) {
+    if (create) r.push_back(Requires({IsNot(p, {"ANY"})}, Given("TRANSPORTPROTOCOL")));
+    r.push_back(Forbids({IsNot("TRANSPORTPROTOCOL", {"TCP", "UDP"})}, IsNot(p, {"ANY"})));
+  }
+  if (create) r.push_back(Requires({Given("ICMPTYPE")}, Given("TRANSPORTPROTOCOL")));
+  r.push_back(Forbids({IsNot("TRANSPORTPROTOCOL", {"ICMP"})}, Given("ICMPTYPE")));
+  if (create) {
+    r.push_back(Requires({Given("LMASK")}, Given("LADDRESS")));
+    r.push_back(Requires({Given("RMASK")}, Given("RADDRESS")));
+    r.push_back(Requires({Is("UDPHEARTBEAT", {"TRUE"})}, Is("UDPTUNNEL", {"TRUE"})));
+    r.push_back(Requires({Given("UDPPORT")}, Is("UDPTUNNEL", {"TRUE"})));
+  }
+  r.push_back(Forbids({Is("UDPTUNNEL", {"FALSE"})}, Is("UDPHEARTBEAT", {"TRUE"})));
+  r.push_back(Forbids({Is("UDPTUNNEL", {"FALSE"})}, Given("UDPPORT")));
+  return r;
+}
+
+std::vector<std::string_view> PolicyParamNames() {
+  std::vector<std::string_view> out;
+  for (const auto& p : PolicyParams(false)) out.push_back(p.name);
+  return out;
+}
+
+const std::vector<std::string_view> kGcm = {"AES128GCM", "AES256GCM"};
+
+std::vector<ParamRule> SaSpecRules() {
+  std::vector<ParamRule> r = {
+      // what each protocol takes
+      Requires({Is("PROTOCOL", {"ESP"})}, Given("ENCALG")),
+      Requires({Is("PROTOCOL", {"ESP"}), IsNot("ENCALG", kGcm)}, Given("HASHALG")),
+      Requires({Is("PROTOCOL", {"AH"})}, Given("HASHALG")),
+      Requires({Is("PROTOCOL", {"COMP"})}, Given("COMPALG")),
+      Forbids({IsNot("PROTOCOL", {"ESP"})}, Given("ENCALG")),
+      Forbids({IsNot("PROTOCOL", {"ESP"})}, Given("ENCKEY")),
+      Forbids({IsNot("PROTOCOL", {"COMP"})}, Given("COMPALG")),
+      Forbids({Is("PROTOCOL", {"COMP"})}, Given("HASHALG")),
+      Forbids({Is("PROTOCOL", {"COMP"})}, Given("HASHKEY")),
+      Forbids({Is("PROTOCOL", {"COMP"})}, Given("INSPI")),
+      Forbids({Is("PROTOCOL", {"COMP"})}, Given("OUTSPI")),
+      Forbids({Is("PROTOCOL", {"COMP"})}, Given("ANTIREPLAYENABLED")),
+      Forbids({Is("PROTOCOL", {"COMP"})}, Given("REPLAYWINDOWSIZE")),
+      // algorithms
+      Forbids({Is("PROTOCOL", {"AH"})}, Is("HASHALG", {"NULL"})),
+      Forbids({Is("PROTOCOL", {"ESP"}), Is("HASHALG", {"NULL"})}, Is("ENCALG", {"NULL"})),
+      Forbids({Is("ENCALG", kGcm)}, IsNot("HASHALG", {"NULL"})),
+      // keys and SPIs: MANUAL only, and then required
+      Forbids({Is("KEYMANAGEMENT", {"ISAKMP"})}, Given("ENCKEY")),
+      Forbids({Is("KEYMANAGEMENT", {"ISAKMP"})}, Given("HASHKEY")),
+      Forbids({Is("KEYMANAGEMENT", {"ISAKMP"})}, Given("INSPI")),
+      Forbids({Is("KEYMANAGEMENT", {"ISAKMP"})}, Given("OUTSPI")),
+      Requires({Is("KEYMANAGEMENT", {"MANUAL"}), IsNot("ENCALG", {"NULL"})}, Given("ENCKEY")),
+      Requires({Is("KEYMANAGEMENT", {"MANUAL"}), IsNot("HASHALG", {"NULL"})}, Given("HASHKEY")),
+      Requires({Is("KEYMANAGEMENT", {"MANUAL"}), IsNot("PROTOCOL", {"COMP"})}, Given("INSPI")),
+      Requires({Is("KEYMANAGEMENT", {"MANUAL"}), IsNot("PROTOCOL", {"COMP"})}, Given("OUTSPI")),
+      Forbids({Is("ENCALG", {"NULL"})}, Given("ENCKEY")),
+      Forbids({Is("HASHALG", {"NULL"})}, Given("HASHKEY")),
+      Forbids({Is("ENCALG", kGcm)}, Given("HASHKEY")),
+      Forbids({Is("ANTIREPLAYENABLED", {"FALSE"})}, Given("REPLAYWINDOWSIZE")),
+  };
+  return r;
+}
+
+ParamSpec Spi(std::string_view name, std::string_view help) {
+  return {.name = name, .type = VT::kUint, .min = 256, .max = 4294967295u, .help = help};
+}
+
+// The bundle STRING against KEYMANAGEMENT in the same command: OR and "," need ISAKMP.
+absl::Status CheckBundleKeyman(const ParsedCommand& cmd) {
+  auto keyman = KeyManagementFromKeyword(cmd.Get("KEYMANAGEMENT"));
+  if (!keyman || !cmd.Has("STRING")) return absl::OkStatus();
+  auto b = ParseBundleString(cmd.Get("STRING"));
+  if (!b.ok()) return ErrorStatus(cmd.spec->module, Msg::kBadBundleString, "STRING", b.status().message());
+  if (auto st = CheckBundleShape(*b, *keyman); !st.ok())
+    return ErrorStatus(cmd.spec->module, Msg::kBadBundleString, "STRING", st.message());
+  return absl::OkStatus();
+}
+
+void AddIpsec(std::vector<CommandSpec>& t) {
+  const Module M = Module::kIpsec;
+  t.push_back({.id = CommandId::kEnableIpsec, .words = {"ENABLE", "IPSEC"}, .module = M,
+               .help = "Enable the IPsec module"});
+  t.push_back({.id = CommandId::kDisableIpsec, .words = {"DISABLE", "IPSEC"}, .module = M,
+               .help = "Disable the IPsec module"});
+  t.push_back({.id = CommandId::kShowIpsec, .words = {"SHOW", "IPSEC"}, .module = M,
+               .help = "Show the IPsec module: status (ENABLED/DISABLED) and settings"});
+  t.push_back({.id = CommandId::kSetIpsec, .words = {"SET", "IPSEC"},
+               .params = {{.name = "UDPPORT", .type = VT::kUint, .min = 1, .max = 65535,
+                           .required = true,
+                           .help = "local port of ESP over UDP (default 2746)"}},
+               .module = M,
+               .help = "Set IPsec module parameters"});
+
+  // ---- policies (the SPD) ----
+  t.push_back({.id = CommandId::kCreateIpsecPolicy,
+               .words = {"CREATE", "IPSEC", "POLICY"},
+               .object_value = OV::kRequired,
+               .object = PolicyName(),
+               .params = PolicyParams(true),
+               .module = M,
+               .rules = PolicyRules(true),
+               .help = "Create an IPsec policy; policies of an interface are searched in "
+                       "creation order, and an implicit DENY ends the list"});
+  t.push_back({.id = CommandId::kSetIpsecPolicy,
+               .words = {"SET", "IPSEC", "POLICY"},
+               .object_value = OV::kRequired,
+               .object = PolicyName(),
+               .params = PolicyParams(false),
+               .module = M,
+               .one_required = {PolicyParamNames()},
+               .rules = PolicyRules(false),
+               .help = "Change parameters of an IPsec policy"});
+  t.push_back({.id = CommandId::kDestroyIpsecPolicy,
+               .words = {"DESTROY", "IPSEC", "POLICY"},
+               .object_value = OV::kRequired,
+               .object = PolicyName(),
+               .module = M,
+               .help = "Destroy an IPsec policy"});
+  t.push_back({.id = CommandId::kShowIpsecPolicy,
+               .words = {"SHOW", "IPSEC", "POLICY"},
+               .object_value = OV::kOptional,
+               .object = PolicyName(),
+               .params = {Flag("COUNTERS", "per-policy counters"),
+                          Flag("SABUNDLE", "established SA bundles and their limits")},
+               .module = M,
+               .mutually_exclusive = {{"COUNTERS", "SABUNDLE"}},
+               .help = "Show IPsec policies: the list, one in detail, counters or SA bundles"});
+  const ParamSpec debug = {.name = "DEBUG", .type = VT::kKeyword,
+                           .keywords = {"FILTER", "PACKET", "TRACE", "ALL"}, .required = true,
+                           .help = "FILTER: policy matches; PACKET: hex dump before and after "
+                                   "processing; TRACE: processing steps; ALL: everything"};
+  t.push_back({.id = CommandId::kEnableIpsecPolicyDebug,
+               .words = {"ENABLE", "IPSEC", "POLICY"},
+               .object_value = OV::kRequired,
+               .object = PolicyName(),
+               .params = {debug},
+               .module = M,
+               .help = "Enable debugging output of an IPsec policy"});
+  t.push_back({.id = CommandId::kDisableIpsecPolicyDebug,
+               .words = {"DISABLE", "IPSEC", "POLICY"},
+               .object_value = OV::kRequired,
+               .object = PolicyName(),
+               .params = {debug},
+               .module = M,
+               .help = "Disable debugging output of an IPsec policy"});
+
+  // ---- SA specifications ----
+  t.push_back({.id = CommandId::kCreateIpsecSaSpec,
+               .words = {"CREATE", "IPSEC", "SASPECIFICATION"},
+               .object_value = OV::kRequired,
+               .object = SpecId("SASPECIFICATION", "SA specification number"),
+               .params = {
+                   KeyMan(true, "ISAKMP: keys and SPIs negotiated; MANUAL: given here"),
+                   {.name = "PROTOCOL", .type = VT::kKeyword, .keywords = {"AH", "COMP", "ESP"},
+                    .required = true, .help = "AH, ESP, or COMP (IPComp)"},
+                   {.name = "MODE", .type = VT::kKeyword, .keywords = {"TUNNEL", "TRANSPORT"},
+                    .default_value = "TUNNEL", .help = "TUNNEL or TRANSPORT"},
+                   {.name = "ENCALG", .type = VT::kKeyword,
+                    .keywords = {"NULL", "DES", "3DESOUTER", "3DESINNER", "AES128", "AES192",
+                                 "AES256", "AES128GCM", "AES256GCM"},
+                    .keyword_aliases = {{"3DES", "3DESOUTER"}},
+                    .help = "ESP: encryption (3DES is 3DESOUTER; the GCM ones also "
+                            "authenticate)"},
+                   {.name = "HASHALG", .type = VT::kKeyword,
+                    .keywords = {"NULL", "MD5", "SHA", "SHA256", "SHA384", "SHA512"},
+                    .keyword_aliases = {{"SHA1", "SHA"}},
+                    .help = "ESP, AH: integrity (HMAC-MD5-96, HMAC-SHA1-96, HMAC-SHA2)"},
+                   {.name = "COMPALG", .type = VT::kKeyword, .keywords = {"LZS", "DEFLATE"},
+                    .help = "COMP: compression algorithm"},
+                   {.name = "ENCKEY", .type = VT::kUint, .min = 0, .max = 65535,
+                    .help = "MANUAL: ENCO key number of the encryption key"},
+                   {.name = "HASHKEY", .type = VT::kUint, .min = 0, .max = 65535,
+                    .help = "MANUAL: ENCO key number of the integrity key"},
+                   Spi("INSPI", "MANUAL: SPI of inbound packets (the peer's OUTSPI)"),
+                   Spi("OUTSPI", "MANUAL: SPI of outbound packets (the peer's INSPI)"),
+                   Bool("ANTIREPLAYENABLED", "ESP, AH: anti-replay check (default TRUE)"),
+                   {.name = "REPLAYWINDOWSIZE", .type = VT::kUint, .min = 32, .max = 1024,
+                    .help = "ESP, AH: anti-replay window in packets (default 64)"}},
+               .module = M,
+               .rules = SaSpecRules(),
+               .help = "Create an SA specification: one protocol with its algorithms (and, "
+                       "for MANUAL, keys and SPIs)"});
+  t.push_back({.id = CommandId::kDestroyIpsecSaSpec,
+               .words = {"DESTROY", "IPSEC", "SASPECIFICATION"},
+               .object_value = OV::kRequired,
+               .object = SpecId("SASPECIFICATION", "SA specification number"),
+               .module = M,
+               .help = "Destroy an SA specification"});
+  t.push_back({.id = CommandId::kShowIpsecSaSpec,
+               .words = {"SHOW", "IPSEC", "SASPECIFICATION"},
+               .object_value = OV::kOptional,
+               .object = SpecId("SASPECIFICATION", "only this SA specification"),
+               .module = M,
+               .help = "Show SA specifications"});
+
+  // ---- bundle specifications ----
+  t.push_back({.id = CommandId::kCreateIpsecBundleSpec,
+               .words = {"CREATE", "IPSEC", "BUNDLESPECIFICATION"},
+               .object_value = OV::kRequired,
+               .object = SpecId("BUNDLESPECIFICATION", "bundle specification number"),
+               .params = {
+                   KeyMan(true, "ISAKMP or MANUAL, as the SA specifications it names"),
+                   {.name = "STRING", .type = VT::kBundleString, .max = 255, .required = true,
+                    .help = "SA specifications: \"1\", \"5 and 1 and 3\" (applied in that "
+                            "order, IPComp first), \"3 or 4\", \"5 and 1, 1\" (OR and , "
+                            "only with ISAKMP)"},
+                   {.name = "EXPIRYSECONDS", .type = VT::kUint, .min = 300, .max = 31449600,
+                    .help = "ISAKMP: SA lifetime in seconds (default 28800)"},
+                   {.name = "EXPIRYKBYTES", .type = VT::kUint, .min = 1, .max = 4194303,
+                    .help = "ISAKMP: SA lifetime in kilobytes (default none)"}},
+               .module = M,
+               .rules = {Forbids({Is("KEYMANAGEMENT", {"MANUAL"})}, Given("EXPIRYSECONDS")),
+                         Forbids({Is("KEYMANAGEMENT", {"MANUAL"})}, Given("EXPIRYKBYTES"))},
+               .checks = {&CheckBundleKeyman},
+               .help = "Create an SA bundle specification: which SA specifications an "
+                       "IPSEC policy applies, and how they combine"});
+  t.push_back({.id = CommandId::kDestroyIpsecBundleSpec,
+               .words = {"DESTROY", "IPSEC", "BUNDLESPECIFICATION"},
+               .object_value = OV::kRequired,
+               .object = SpecId("BUNDLESPECIFICATION", "bundle specification number"),
+               .module = M,
+               .help = "Destroy an SA bundle specification"});
+  t.push_back({.id = CommandId::kShowIpsecBundleSpec,
+               .words = {"SHOW", "IPSEC", "BUNDLESPECIFICATION"},
+               .object_value = OV::kOptional,
+               .object = SpecId("BUNDLESPECIFICATION", "only this bundle specification"),
+               .module = M,
+               .help = "Show SA bundle specifications"});
+
+  // ---- SAs and counters ----
+  t.push_back({.id = CommandId::kShowIpsecSa,
+               .words = {"SHOW", "IPSEC", "SA"},
+               .object_value = OV::kOptional,
+               .object = {.name = "SA", .type = VT::kUint, .min = 0, .max = UINT32_MAX,
+                          .help = "only this SA, in detail"},
+               .params = {Flag("COUNTERS", "the SAs' counters")},
+               .module = M,
+               .help = "Show IPsec SAs: SA Id, Policy, Bundle, State, Protocol, OutSPI, InSPI"});
+  t.push_back({.id = CommandId::kShowIpsecCounters,
+               .words = {"SHOW", "IPSEC", "COUNTERS"},
+               .object_value = OV::kOptional,
+               .object = {.name = "COUNTERS", .type = VT::kName, .min = 1, .max = 16,
+                          .help = "only this group of counters"},
+               .module = M,
+               .help = "Show the IPsec module's counters"});
+  t.push_back({.id = CommandId::kResetIpsecCounters,
+               .words = {"RESET", "IPSEC", "COUNTERS"},
+               .module = M,
+               .help = "Zero the IPsec counters"});
+  t.push_back({.id = CommandId::kResetIpsecSa,
+               .words = {"RESET", "IPSEC", "SA"},
+               .object_value = OV::kOptional,
+               .object = {.name = "SA", .type = VT::kUint, .min = 0, .max = UINT32_MAX,
+                          .help = "only this SA (its bundle is renegotiated when needed)"},
+               .module = M,
+               .help = "Remove established IPsec SAs"});
+  t.push_back({.id = CommandId::kPurgeIpsec,
+               .words = {"PURGE", "IPSEC"},
+               .module = M,
+               .help = "Remove the whole IPsec configuration: policies, bundle and SA "
+                       "specifications, SAs"});
+}
+
+void AddEnco(std::vector<CommandSpec>& t) {
+  const Module M = Module::kEnco;
+  t.push_back({.id = CommandId::kCreateEncoKey,
+               .words = {"CREATE", "ENCO", "KEY"},
+               .object_value = OV::kRequired,
+               .object = EncoKeyId("key number"),
+               .params = {
+                   {.name = "TYPE", .type = VT::kKeyword,
+                    .keywords = {"GENERAL", "DES", "3DES", "AES128", "AES192", "AES256"},
+                    .required = true,
+                    .help = "GENERAL (pre-shared and integrity keys, any length), DES, 3DES, "
+                            "AES128/192/256"},
+                   {.name = "VALUE", .type = VT::kHexOrString, .max = 128,
+                    .help = "the key: 0x followed by hex digits, or a quoted string",
+                    .secret = true},
+                   Flag("RANDOM", "generate the key at random"),
+                   {.name = "LENGTH", .type = VT::kUint, .min = 1, .max = 128,
+                    .help = "RANDOM, TYPE=GENERAL: key length in bytes"},
+                   Description()},
+               .module = M,
+               .mutually_exclusive = {{"VALUE", "RANDOM"}},
+               .one_required = {{"VALUE", "RANDOM"}},
+               .rules = {Forbids({Given("VALUE")}, Given("LENGTH")),
+                         Forbids({IsNot("TYPE", {"GENERAL"})}, Given("LENGTH"))},
+               .help = "Create an encryption key (pre-shared key, manual SA key)"});
+  t.push_back({.id = CommandId::kDestroyEncoKey,
+               .words = {"DESTROY", "ENCO", "KEY"},
+               .object_value = OV::kRequired,
+               .object = EncoKeyId("key number"),
+               .module = M,
+               .help = "Destroy an encryption key"});
+  t.push_back({.id = CommandId::kShowEncoKey,
+               .words = {"SHOW", "ENCO", "KEY"},
+               .object_value = OV::kOptional,
+               .object = EncoKeyId("this key, with its value (a SECURITYOFFICER only, once "
+                                   "security mode is on)"),
+               .module = M,
+               .help = "Show encryption keys"});
+  t.push_back({.id = CommandId::kSetEncoSw,
+               .words = {"SET", "ENCO", "SW"},
+               .params = {{.name = "STACCHANNELS", .type = VT::kUint, .min = 0, .max = 64,
+                           .required = true,
+                           .help = "software LZS compression channels (accepted)"}},
+               .module = M,
+               .help = "Set the software compression engine (accepted for AR scripts)"});
+  t.push_back({.id = CommandId::kEnableSystemSecurityMode,
+               .words = {"ENABLE", "SYSTEM", "SECURITY_MODE"},
+               .privilege = Privilege::kSecurityOfficer,
+               .module = Module::kSystem,
+               .help = "Enter security mode: IPsec, ISAKMP and ENCO changes then need "
+                       "SECURITYOFFICER privilege (refused unless such a user exists)"});
 }
 
 std::vector<CommandSpec> Build() {
@@ -193,6 +618,9 @@ std::vector<CommandSpec> Build() {
                .words = {"HELP"},
                .privilege = Privilege::kUser,
                .help = "List the commands"});
+
+  AddIpsec(t);
+  AddEnco(t);
   return t;
 }
 

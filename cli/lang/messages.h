@@ -79,6 +79,11 @@ enum class Module : int {
   X(kNotSupported, 41, "$0 is not supported")                                          \
   X(kScriptLineError, 42, "$0, line $1: $2")                                           \
   X(kInternalError, 43, "Internal error: $0")                                          \
+  X(kRequiredWith, 44, "Parameter \"$0\" is required with $1")                          \
+  X(kMustBeWith, 45, "Parameter \"$0\" must be $1 with $2")                             \
+  X(kNotAllowedWith, 46, "Parameter \"$0\" cannot be used with $1")                     \
+  X(kCannotBeWith, 47, "Parameter \"$0\" cannot be $1 with $2")                         \
+  X(kBadBundleString, 48, "Parameter \"$0\" is not a valid bundle string: $1")          \
   X(kDebugEnabled, 57, "$0 Debugging has been enabled")                                \
   X(kDebugDisabled, 58, "$0 Debugging has been disabled")                              \
   X(kModuleEnabled, 59, "$0 has been enabled")                                         \

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cli/lang/bundle_string.h"
 #include "cli/lang/messages.h"
 #include "cli/lang/tokenizer.h"
 
@@ -199,82 +200,120 @@ uint64_t MaxLen(const ParamSpec& p, uint64_t fallback) {
 }
 
 // Checks one value against its parameter and returns the stored form.
+// Matches a keyword value (or one of its exact aliases); errors name the parameter.
+absl::StatusOr<std::string> MatchKeyword(const ParamSpec& p, std::string_view name,
+                                         std::string_view v, Module mod) {
+  std::vector<std::pair<std::string_view, std::string_view>> names;
+  for (auto k : p.keywords) names.emplace_back(k, k);
+  for (const auto& a : p.keyword_aliases) names.push_back(a);
+  NameMatch m = MatchNames(v, names);
+  if (m.hits.size() == 1) return std::string(m.hits[0]);
+  if (m.hits.size() > 1)
+    return ErrorStatus(mod, Msg::kAmbiguousValue, name, Upper(v), JoinCandidates(m.hits));
+  return ErrorStatus(mod, Msg::kBadKeyword, name, v, ValueSyntax(p));
+}
+
+bool AllDigits(std::string_view v) {
+  return !v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+absl::StatusOr<uint64_t> CheckUint(const ParamSpec& p, std::string_view name, std::string_view v,
+                                   Module mod) {
+  if (!AllDigits(v)) return ErrorStatus(mod, Msg::kNotNumber, name);
+  size_t nz = v.find_first_not_of('0');
+  std::string_view digits = nz == std::string_view::npos ? "0" : v.substr(nz);
+  uint64_t n = 0;
+  if (digits.size() > 19 || !absl::SimpleAtoi(AV(digits), &n) || n < p.min || n > p.max)
+    return ErrorStatus(mod, Msg::kOutOfRange, name, p.min, p.max);
+  return n;
+}
+
 absl::StatusOr<std::string> CheckValue(const ParamSpec& p, std::string_view name,
-                                       std::string_view v, bool quoted) {
+                                       std::string_view v, bool quoted, Module mod) {
   switch (p.type) {
     case ValueType::kNone:
-      return ErrorStatus(Module::kLang, Msg::kValueNotAllowed, name);
-    case ValueType::kKeyword: {
-      std::vector<std::pair<std::string_view, std::string_view>> names;
-      for (auto k : p.keywords) names.emplace_back(k, k);
-      NameMatch m = MatchNames(v, names);
-      if (m.hits.size() == 1) return std::string(m.hits[0]);
-      if (m.hits.size() > 1)
-        return ErrorStatus(Module::kLang, Msg::kAmbiguousValue, name, Upper(v), JoinCandidates(m.hits));
-      return ErrorStatus(Module::kLang, Msg::kBadKeyword, name, v, Join(p.keywords, "|"));
-    }
+      return ErrorStatus(mod, Msg::kValueNotAllowed, name);
+    case ValueType::kKeyword:
+      return MatchKeyword(p, name, v, mod);
     case ValueType::kUint: {
-      if (v.empty() || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        return ErrorStatus(Module::kLang, Msg::kNotNumber, name);
-      size_t nz = v.find_first_not_of('0');
-      std::string_view digits = nz == std::string_view::npos ? "0" : v.substr(nz);
-      uint64_t n = 0;
-      if (digits.size() > 19 || !absl::SimpleAtoi(AV(digits), &n) || n < p.min || n > p.max)
-        return ErrorStatus(Module::kLang, Msg::kOutOfRange, name, p.min, p.max);
-      return absl::StrCat(n);
+      auto n = CheckUint(p, name, v, mod);
+      if (!n.ok()) return n.status();
+      return absl::StrCat(*n);
+    }
+    case ValueType::kKeywordOrUint: {
+      if (!AllDigits(v)) return MatchKeyword(p, name, v, mod);
+      auto n = CheckUint(p, name, v, mod);
+      if (!n.ok()) return n.status();
+      std::string text = absl::StrCat(*n);
+      for (const auto& [spelling, keyword] : p.keyword_aliases)
+        if (spelling == text) return std::string(keyword);
+      return text;
+    }
+    case ValueType::kKeywordOrIpv4: {
+      if (auto a = ParseIpv4(v)) return FormatIpv4(*a);
+      if (!v.empty() && std::isdigit(static_cast<unsigned char>(v[0])))
+        return ErrorStatus(mod, Msg::kBadIpv4, name);
+      return MatchKeyword(p, name, v, mod);
+    }
+    case ValueType::kBundleString: {
+      uint64_t max = MaxLen(p, 255);
+      if (v.size() > max) return ErrorStatus(mod, Msg::kTooLong, name, max);
+      auto b = ParseBundleString(v);
+      if (!b.ok()) return ErrorStatus(mod, Msg::kBadBundleString, name, b.status().message());
+      return FormatBundleString(*b);
     }
     case ValueType::kIpv4: {
       auto a = ParseIpv4(v);
-      if (!a) return ErrorStatus(Module::kLang, Msg::kBadIpv4, name);
+      if (!a) return ErrorStatus(mod, Msg::kBadIpv4, name);
       return FormatIpv4(*a);
     }
     case ValueType::kMask: {
       auto a = ParseIpv4(v);
-      if (!a) return ErrorStatus(Module::kLang, Msg::kBadMask, name);
+      if (!a) return ErrorStatus(mod, Msg::kBadMask, name);
       uint32_t inv = ~*a;
-      if ((inv & (inv + 1)) != 0) return ErrorStatus(Module::kLang, Msg::kBadMask, name);
+      if ((inv & (inv + 1)) != 0) return ErrorStatus(mod, Msg::kBadMask, name);
       return FormatIpv4(*a);
     }
     case ValueType::kName: {
       uint64_t max = MaxLen(p, 64), min = std::max<uint64_t>(p.min, 1);
-      if (v.size() > max) return ErrorStatus(Module::kLang, Msg::kTooLong, name, max);
-      if (v.size() < min) return ErrorStatus(Module::kLang, Msg::kTooShort, name, min);
+      if (v.size() > max) return ErrorStatus(mod, Msg::kTooLong, name, max);
+      if (v.size() < min) return ErrorStatus(mod, Msg::kTooShort, name, min);
       if (!std::all_of(v.begin(), v.end(), IsNameChar))
-        return ErrorStatus(Module::kLang, Msg::kBadName, name);
+        return ErrorStatus(mod, Msg::kBadName, name);
       return std::string(v);
     }
     case ValueType::kString: {
       uint64_t max = MaxLen(p, 255);
-      if (v.size() > max) return ErrorStatus(Module::kLang, Msg::kTooLong, name, max);
-      if (v.size() < p.min) return ErrorStatus(Module::kLang, Msg::kTooShort, name, p.min);
+      if (v.size() > max) return ErrorStatus(mod, Msg::kTooLong, name, max);
+      if (v.size() < p.min) return ErrorStatus(mod, Msg::kTooShort, name, p.min);
       return std::string(v);
     }
     case ValueType::kBool: {
       std::string u = Upper(v);
       if (u == "TRUE" || u == "YES" || u == "ON") return std::string("TRUE");
       if (u == "FALSE" || u == "NO" || u == "OFF") return std::string("FALSE");
-      return ErrorStatus(Module::kLang, Msg::kBadBool, name);
+      return ErrorStatus(mod, Msg::kBadBool, name);
     }
     case ValueType::kHexOrString: {
       uint64_t max = MaxLen(p, 255);
       if (quoted) {
-        if (v.size() > max) return ErrorStatus(Module::kLang, Msg::kTooLong, name, max);
+        if (v.size() > max) return ErrorStatus(mod, Msg::kTooLong, name, max);
         return std::string(v);
       }
       if (v.size() < 4 || v.size() % 2 != 0 || !(v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) ||
           !std::all_of(v.begin() + 2, v.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }))
-        return ErrorStatus(Module::kLang, Msg::kBadHex, name);
-      if ((v.size() - 2) / 2 > max) return ErrorStatus(Module::kLang, Msg::kTooLong, name, max);
+        return ErrorStatus(mod, Msg::kBadHex, name);
+      if ((v.size() - 2) / 2 > max) return ErrorStatus(mod, Msg::kTooLong, name, max);
       return Lower(v);
     }
     case ValueType::kInterface: {
       uint64_t max = MaxLen(p, 15);
       if (v.size() > max || !ValidInterface(v))
-        return ErrorStatus(Module::kLang, Msg::kBadInterface, name);
+        return ErrorStatus(mod, Msg::kBadInterface, name);
       return Lower(v);
     }
   }
-  return ErrorStatus(Module::kLang, Msg::kInternalError, "unknown value type");
+  return ErrorStatus(mod, Msg::kInternalError, "unknown value type");
 }
 
 }  // namespace
@@ -364,6 +403,10 @@ std::string ValueSyntax(const ParamSpec& p) {
     case ValueType::kBool: return "TRUE|FALSE";
     case ValueType::kHexOrString: return "0xhex|\"string\"";
     case ValueType::kInterface: return "interface";
+    case ValueType::kKeywordOrUint:
+      return absl::StrCat(Join(p.keywords, "|"), "|", p.min, "..", p.max);
+    case ValueType::kKeywordOrIpv4: return absl::StrCat("ipaddress|", Join(p.keywords, "|"));
+    case ValueType::kBundleString: return "\"bundle-string\"";
   }
   return "";
 }
@@ -376,6 +419,80 @@ std::string InfoLine(int code, std::string_view text) {
 std::string ErrorLine(int code, std::string_view text) {
   bool stop = !text.empty() && (text.back() == '.' || text.back() == '?' || text.back() == '!');
   return absl::StrFormat("Error (%06d): %s%s", code, text, stop ? "" : ".");
+}
+
+// ---- parameter rules ----
+
+namespace {
+
+bool CondHolds(const ParamCond& c, const ParsedCommand& cmd) {
+  auto it = cmd.params.find(std::string(c.param));
+  if (c.values.empty()) return c.negate ? it == cmd.params.end() : it != cmd.params.end();
+  if (it == cmd.params.end()) return false;
+  bool in = std::find(c.values.begin(), c.values.end(), std::string_view(it->second)) != c.values.end();
+  return c.negate ? !in : in;
+}
+
+// What the user gave: "PROTOCOL=ESP", "LPORT=500", a flag or a secret alone, or "no X".
+std::string GivenText(const ParamCond& c, const ParsedCommand& cmd) {
+  auto it = cmd.params.find(std::string(c.param));
+  if (it == cmd.params.end()) return absl::StrCat("no ", AV(c.param));
+  const ParamSpec* p = cmd.spec ? FindParam(*cmd.spec, c.param) : nullptr;
+  if (it->second.empty() || (p && p->secret)) return std::string(c.param);  // never echo a secret
+  return absl::StrCat(AV(c.param), "=", it->second);
+}
+
+std::string ValuesText(const ParamCond& c) {
+  std::string vals = Join(c.values, "|");
+  return c.negate ? absl::StrCat("other than ", vals) : vals;
+}
+
+absl::Status CheckRule(const ParamRule& r, const ParsedCommand& cmd, Module mod) {
+  for (const auto& c : r.when)
+    if (!CondHolds(c, cmd)) return absl::OkStatus();
+  bool holds = CondHolds(r.then, cmd);
+  std::vector<std::string> when;
+  for (const auto& c : r.when) when.push_back(GivenText(c, cmd));
+  std::string with = Join(when, " and ");
+  if (r.kind == ParamRule::Kind::kRequires) {
+    if (holds) return absl::OkStatus();
+    if (r.then.values.empty() && !r.then.negate)
+      return ErrorStatus(mod, Msg::kRequiredWith, r.then.param, with);
+    if (r.then.values.empty())  // "requires X absent": a forbid in disguise
+      return ErrorStatus(mod, Msg::kNotAllowedWith, r.then.param, with);
+    return ErrorStatus(mod, Msg::kMustBeWith, r.then.param, ValuesText(r.then), with);
+  }
+  if (!holds) return absl::OkStatus();
+  if (r.then.values.empty() && !r.then.negate)
+    return ErrorStatus(mod, Msg::kNotAllowedWith, r.then.param, with);
+  if (r.then.values.empty())  // "forbids X absent": X is required
+    return ErrorStatus(mod, Msg::kRequiredWith, r.then.param, with);
+  const ParamSpec* p = cmd.spec ? FindParam(*cmd.spec, r.then.param) : nullptr;
+  std::string value = p && p->secret ? std::string("that value") : cmd.Get(r.then.param);
+  return ErrorStatus(mod, Msg::kCannotBeWith, r.then.param, value, with);
+}
+
+}  // namespace
+
+std::string RuleText(const ParamRule& r) {
+  auto cond = [](const ParamCond& c) {
+    if (c.values.empty()) return c.negate ? absl::StrCat(AV(c.param), " not given") : std::string(c.param);
+    if (c.negate) return absl::StrCat(AV(c.param), " other than ", Join(c.values, "|"));
+    return absl::StrCat(AV(c.param), "=", Join(c.values, "|"));
+  };
+  std::vector<std::string> when;
+  for (const auto& c : r.when) when.push_back(cond(c));
+  std::string out = absl::StrCat("With ", Join(when, " and "), ": ");
+  bool must = r.kind == ParamRule::Kind::kRequires;
+  if (r.then.values.empty() && r.then.negate) must = !must;
+  if (r.then.values.empty()) {
+    absl::StrAppend(&out, AV(r.then.param), must ? " is required" : " is not allowed");
+  } else {
+    std::string vals = Join(r.then.values, "|");
+    bool be = must != r.then.negate;   // requires X=A, or forbids X other than A
+    absl::StrAppend(&out, AV(r.then.param), be ? " must be " : " cannot be ", vals);
+  }
+  return out;
 }
 
 // ---- Parse ----
@@ -399,13 +516,14 @@ absl::StatusOr<std::optional<ParsedCommand>> Parse(std::string_view line,
 
   ParsedCommand cmd;
   cmd.spec = spec;
+  const Module mod = spec->module;  // errors from here on are the command module's
   const Token& last = toks[w.depth - 1];
   std::string_view objname = spec->words.back();
   if (spec->object_value == CommandSpec::ObjectValue::kRequired && !last.has_value)
-    return ErrorStatus(Module::kLang, Msg::kValueRequired, objname);
+    return ErrorStatus(mod, Msg::kValueRequired, objname);
   if (last.has_value) {
-    if (last.value_missing) return ErrorStatus(Module::kLang, Msg::kValueRequired, objname);
-    auto v = CheckValue(spec->object, objname, last.value, last.value_quoted);
+    if (last.value_missing) return ErrorStatus(mod, Msg::kValueRequired, objname);
+    auto v = CheckValue(spec->object, objname, last.value, last.value_quoted, mod);
     if (!v.ok()) return v.status();
     cmd.object = *std::move(v);
   }
@@ -413,22 +531,22 @@ absl::StatusOr<std::optional<ParsedCommand>> Parse(std::string_view line,
   const auto names = ParamNames(*spec);
   for (size_t i = w.depth; i < toks.size(); ++i) {
     const Token& tok = toks[i];
-    if (tok.name_quoted) return ErrorStatus(Module::kLang, Msg::kUnexpectedToken, tok.name);
+    if (tok.name_quoted) return ErrorStatus(mod, Msg::kUnexpectedToken, tok.name);
     NameMatch m = MatchNames(tok.name, names);
-    if (m.hits.empty()) return ErrorStatus(Module::kLang, Msg::kUnknownParameter, Upper(tok.name));
+    if (m.hits.empty()) return ErrorStatus(mod, Msg::kUnknownParameter, Upper(tok.name));
     if (m.hits.size() > 1)
-      return ErrorStatus(Module::kLang, Msg::kAmbiguous, Upper(tok.name), JoinCandidates(m.hits));
+      return ErrorStatus(mod, Msg::kAmbiguous, Upper(tok.name), JoinCandidates(m.hits));
     const ParamSpec& p = *FindParam(*spec, m.hits[0]);
     std::string pname(p.name);
-    if (cmd.params.count(pname)) return ErrorStatus(Module::kLang, Msg::kDuplicateParameter, pname);
+    if (cmd.params.count(pname)) return ErrorStatus(mod, Msg::kDuplicateParameter, pname);
     std::string value;
     if (p.type == ValueType::kNone) {
-      if (tok.has_value) return ErrorStatus(Module::kLang, Msg::kValueNotAllowed, pname);
+      if (tok.has_value) return ErrorStatus(mod, Msg::kValueNotAllowed, pname);
     } else if (!tok.has_value) {
-      if (!p.value_optional) return ErrorStatus(Module::kLang, Msg::kValueRequired, pname);
+      if (!p.value_optional) return ErrorStatus(mod, Msg::kValueRequired, pname);
     } else {
-      if (tok.value_missing) return ErrorStatus(Module::kLang, Msg::kValueRequired, pname);
-      auto v = CheckValue(p, pname, tok.value, tok.value_quoted);
+      if (tok.value_missing) return ErrorStatus(mod, Msg::kValueRequired, pname);
+      auto v = CheckValue(p, pname, tok.value, tok.value_quoted, mod);
       if (!v.ok()) return v.status();
       value = *std::move(v);
     }
@@ -438,19 +556,24 @@ absl::StatusOr<std::optional<ParsedCommand>> Parse(std::string_view line,
 
   for (const auto& p : spec->params)
     if (p.required && !cmd.params.count(std::string(p.name)))
-      return ErrorStatus(Module::kLang, Msg::kMissingParameter, p.name);
+      return ErrorStatus(mod, Msg::kMissingParameter, p.name);
   for (const auto& group : spec->mutually_exclusive) {
     std::vector<std::string_view> present;
     for (auto n : group)
       if (cmd.params.count(std::string(n))) present.push_back(n);
     if (present.size() > 1)
-      return ErrorStatus(Module::kLang, Msg::kMutuallyExclusive, Join(present, ", "));
+      return ErrorStatus(mod, Msg::kMutuallyExclusive, Join(present, ", "));
   }
   for (const auto& group : spec->one_required) {
     bool any = std::any_of(group.begin(), group.end(),
                            [&](std::string_view n) { return cmd.params.count(std::string(n)) > 0; });
-    if (!any) return ErrorStatus(Module::kLang, Msg::kOneRequired, Join(group, ", "));
+    if (!any) return ErrorStatus(mod, Msg::kOneRequired, Join(group, ", "));
   }
+
+  for (const auto& rule : spec->rules)
+    if (absl::Status st = CheckRule(rule, cmd, mod); !st.ok()) return st;
+  for (CommandCheck check : spec->checks)
+    if (absl::Status st = check(cmd); !st.ok()) return st;
 
   for (const auto& p : spec->params) {
     std::string pname(p.name);
@@ -485,7 +608,7 @@ std::string CanonicalImpl(const ParsedCommand& cmd, bool redact) {
       absl::StrAppend(&out, " ", name);
     } else if (p->type == ValueType::kHexOrString && it->second.rfind("0x", 0) == 0) {
       absl::StrAppend(&out, " ", name, "=", it->second);
-    } else if (p->type == ValueType::kHexOrString) {
+    } else if (p->type == ValueType::kHexOrString || p->type == ValueType::kBundleString) {
       absl::StrAppend(&out, " ", name, "=", Quote(it->second));  // bare would read as hex
     } else {
       absl::StrAppend(&out, " ", name, "=", QuoteIfNeeded(it->second));
@@ -535,7 +658,8 @@ void AddIfPrefix(std::vector<Candidate>& out, std::string_view partial, std::str
 }
 
 void ValueCandidates(const ParamSpec& p, std::string_view partial, std::vector<Candidate>& out) {
-  if (p.type == ValueType::kKeyword) {
+  if (p.type == ValueType::kKeyword || p.type == ValueType::kKeywordOrUint ||
+      p.type == ValueType::kKeywordOrIpv4) {
     for (auto k : p.keywords) AddIfPrefix(out, partial, std::string(k), std::string(p.help));
   } else if (p.type == ValueType::kBool) {
     AddIfPrefix(out, partial, "TRUE", std::string(p.help));

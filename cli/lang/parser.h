@@ -83,5 +83,8 @@ bool MayHoldSecret(std::string_view line, const std::vector<CommandSpec>& table 
 // How the value of a parameter is written in help and docs ("1..16", "a.b.c.d",
 // "USER|MANAGER|SECURITYOFFICER").
 std::string ValueSyntax(const ParamSpec& p);
+// A rule in words, for help and docs: "With PROTOCOL=ESP: HASHALG is required",
+// "With KEYMANAGEMENT=MANUAL: PEERADDRESS cannot be DYNAMIC|ANY".
+std::string RuleText(const ParamRule& r);
 
 }  // namespace arsec::lang

@@ -84,7 +84,12 @@ std::string CommandReferenceMarkdown(const std::vector<CommandSpec>& table) {
       "  class A 255.0.0.0, class B 255.255.0.0, class C 255.255.255.0, others\n"
       "  255.255.255.255.\n"
       "- A command that fails changes nothing and prints one `Error (CODE): ...` line; a\n"
-      "  change that succeeds prints `Info (CODE): Operation successful.`\n\n"
+      "  change that succeeds prints `Info (CODE): Operation successful.` Errors in the\n"
+      "  command words are the command language's (`3000NN`); errors in the parameters of\n"
+      "  an IPsec, ENCO or system command carry that module's code (`3810NN`, `3830NN`,\n"
+      "  `3300NN`).\n"
+      "- The rules listed under a command relate parameters given in the same command\n"
+      "  (`SET IPSEC POLICY=vpn LPORT=500` alone is checked against the policy later).\n\n"
       "## Commands\n\n");
   for (const auto& spec : table) {
     App(md, "### ", CommandName(spec), "\n\n", spec.help, ".\n\n",
@@ -117,6 +122,11 @@ std::string CommandReferenceMarkdown(const std::vector<CommandSpec>& table) {
       std::string names;
       for (auto n : g) App(names, names.empty() ? "" : ", ", n);
       App(md, "At least one of: ", names, ".\n\n");
+    }
+    if (!spec.rules.empty()) {
+      App(md, "Rules (between the parameters given in the same command):\n\n");
+      for (const auto& r : spec.rules) App(md, "- ", RuleText(r), ".\n");
+      App(md, "\n");
     }
   }
   App(md,

@@ -1,5 +1,6 @@
 // Unit tests of the command-language engine: tokenising, word and parameter matching,
 // value checks, every error reply, defaults, rules, Canonical() round trips, completion.
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -23,6 +24,10 @@ ParsedCommand Ok(std::string_view line) {
     return {};
   }
   return **r;
+}
+
+std::string absl_like_cat(std::string_view a, std::string_view b) {
+  return std::string(a) + std::string(b);
 }
 
 std::string Err(std::string_view line) {
@@ -104,7 +109,8 @@ TEST(Tokenizer, PartialModeToleratesOpenQuoteAndTrailingEquals) {
 
 TEST(Words, CaseInsensitiveAndAnyUniquePrefix) {
   EXPECT_EQ(Ok("show ip route").spec->id, CommandId::kShowIpRoute);
-  EXPECT_EQ(Ok("Sh I Ro").spec->id, CommandId::kShowIpRoute);
+  EXPECT_EQ(Ok("Sh Ip Ro").spec->id, CommandId::kShowIpRoute);
+  EXPECT_EQ(Ok("Sh Ips").spec->id, CommandId::kShowIpsec);
   EXPECT_EQ(Ok("sh ip a").spec->id, CommandId::kShowIpArp);
   EXPECT_EQ(Ok("sh data").spec->id, CommandId::kShowDataplane);
   EXPECT_EQ(Ok("reset datap count").spec->id, CommandId::kResetDataplane);
@@ -359,6 +365,59 @@ const char* const kEveryCommand[] = {
     "LOGOFF",
     "LOGOUT",
     "HELP",
+    // IPsec
+    "ENABLE IPSEC",
+    "DISABLE IPSEC",
+    "SHOW IPSEC",
+    "SET IPSEC UDPPORT=3456",
+    "CREATE IPSEC POLICY=vpn INTERFACE=ppp0 ACTION=IPSEC BUNDLESPECIFICATION=1 "
+    "KEYMANAGEMENT=ISAKMP PEERADDRESS=2.2.2.2 LADDRESS=192.168.10.0 LMASK=255.255.255.0 "
+    "LNAME=me LPORT=1701 RADDRESS=192.168.20.0 RMASK=255.255.255.0 RNAME=peer RPORT=ANY "
+    "TRANSPORTPROTOCOL=UDP UDPTUNNEL=TRUE UDPHEARTBEAT=TRUE UDPPORT=3456 DFBIT=CLEAR POSITION=2 "
+    "GROUP=14 USEPFSKEY=TRUE ISAKMPPOLICY=i SRCINTERFACE=eth0 RESPONDBADSPI=TRUE IPVERSION=IPV4",
+    "CREATE IPSEC POLICY=p INTERFACE=ppp0 ACTION=PERMIT TRANSPORTPROTOCOL=ICMP ICMPTYPE=8",
+    "SET IPSEC POLICY=vpn INTERFACE=ppp1 ACTION=DENY LADDRESS=1.1.1.1 LMASK=255.255.255.255 "
+    "LNAME=a RADDRESS=2.2.2.2 RMASK=255.0.0.0 RNAME=b TRANSPORTPROTOCOL=47 POSITION=1 "
+    "IPVERSION=IPV6",
+    "SET IPSEC POLICY=vpn BUNDLESPECIFICATION=2 KEYMANAGEMENT=MANUAL PEERADDRESS=3.3.3.3 "
+    "LPORT=ANY RPORT=ANY UDPTUNNEL=FALSE UDPHEARTBEAT=FALSE DFBIT=SET SRCINTERFACE=vlan1-1 "
+    "RESPONDBADSPI=FALSE",
+    "DESTROY IPSEC POLICY=vpn",
+    "SHOW IPSEC POLICY",
+    "SHOW IPSEC POLICY=vpn COUNTERS",
+    "SHOW IPSEC POLICY SABUNDLE",
+    "ENABLE IPSEC POLICY=vpn DEBUG=PACKET",
+    "DISABLE IPSEC POLICY=vpn DEBUG=ALL",
+    "CREATE IPSEC SASPECIFICATION=1 KEYMANAGEMENT=MANUAL PROTOCOL=ESP MODE=TRANSPORT "
+    "ENCALG=AES256 HASHALG=SHA256 ENCKEY=1 HASHKEY=2 INSPI=256 OUTSPI=4294967295 "
+    "ANTIREPLAYENABLED=TRUE REPLAYWINDOWSIZE=1024",
+    "CREATE IPSEC SASPECIFICATION=5 KEYMANAGEMENT=ISAKMP PROTOCOL=COMP COMPALG=DEFLATE",
+    "DESTROY IPSEC SASPECIFICATION=1",
+    "SHOW IPSEC SASPECIFICATION",
+    "SHOW IPSEC SASPECIFICATION=1",
+    "CREATE IPSEC BUNDLESPECIFICATION=3 KEYMANAGEMENT=ISAKMP STRING=\"5 and 1 and 3 or 4, 1\" "
+    "EXPIRYSECONDS=3600 EXPIRYKBYTES=100000",
+    "DESTROY IPSEC BUNDLESPECIFICATION=3",
+    "SHOW IPSEC BUNDLESPECIFICATION",
+    "SHOW IPSEC BUNDLESPECIFICATION=3",
+    "SHOW IPSEC SA",
+    "SHOW IPSEC SA=2 COUNTERS",
+    "SHOW IPSEC COUNTERS",
+    "SHOW IPSEC COUNTERS=ESP",
+    "RESET IPSEC COUNTERS",
+    "RESET IPSEC SA",
+    "RESET IPSEC SA=2",
+    "PURGE IPSEC",
+    // ENCO and system
+    "CREATE ENCO KEY=2 TYPE=GENERAL VALUE=0x431d62cd3cb76fb8101dacaf43aa4dbfb919e957 "
+    "DESCRIPTION=\"IPsec SHA-1 key\"",
+    "CREATE ENCO KEY=3 TYPE=GENERAL RANDOM LENGTH=20",
+    "CREATE ENCO KEY=1 TYPE=GENERAL VALUE=\"jogefoge\"",
+    "DESTROY ENCO KEY=1",
+    "SHOW ENCO KEY",
+    "SHOW ENCO KEY=1",
+    "SET ENCO SW STACCHANNELS=1",
+    "ENABLE SYSTEM SECURITY_MODE",
 };
 
 TEST(Canonical, RoundTripForEveryCommand) {
@@ -489,6 +548,22 @@ TEST(Table, SelfConsistent) {
       for (auto n : g) EXPECT_TRUE(names.count(n)) << CommandName(spec) << " rule names " << n;
     for (const auto& g : spec.one_required)
       for (auto n : g) EXPECT_TRUE(names.count(n)) << CommandName(spec) << " rule names " << n;
+    for (const auto& r : spec.rules) {
+      std::vector<ParamCond> conds = r.when;
+      conds.push_back(r.then);
+      EXPECT_FALSE(r.when.empty()) << CommandName(spec) << ": " << RuleText(r);
+      for (const auto& c : conds) {
+        ASSERT_TRUE(names.count(c.param)) << CommandName(spec) << " rule names " << c.param;
+        const ParamSpec* p = nullptr;
+        for (const auto& q : spec.params)
+          if (q.name == c.param) p = &q;
+        for (auto v : c.values) {
+          bool known = std::find(p->keywords.begin(), p->keywords.end(), v) != p->keywords.end() ||
+                       (p->type == ValueType::kBool && (v == "TRUE" || v == "FALSE"));
+          EXPECT_TRUE(known) << CommandName(spec) << " rule value " << c.param << "=" << v;
+        }
+      }
+    }
     EXPECT_FALSE(spec.help.empty()) << CommandName(spec);
   }
 }
@@ -536,6 +611,382 @@ TEST(Secrets, PasswordsAreRedactedAndFlagged) {
   EXPECT_TRUE(MayHoldSecret("ADD USER=al PAS=hunter2 PRIV=BOGUS"));
   EXPECT_TRUE(MayHoldSecret("frob p=\"x y"));
   EXPECT_FALSE(MayHoldSecret("ADD USER=al PRIV=BOGUS"));
+}
+
+
+// ---------- IPsec, ENCO ----------
+
+// Every IPsec, ENCO and system example line of the seed (the ISAKMP module's own
+// commands aside), verbatim.
+TEST(Ipsec, EverySeedExampleParses) {
+  for (const char* line : {
+           "CREATE ENCO KEY=1 TYPE=GENERAL VALUE=\"jogefoge\"",
+           "CREATE IPSEC SASPEC=1 KEYMAN=ISAKMP PROT=ESP ENCALG=DES HASHALG=SHA",
+           "CREATE IPSEC BUNDLE=1 KEYMAN=ISAKMP STRING=\"1\"",
+           "CREATE IPSEC POLICY=isa INT=ppp0 ACTION=PERMIT LPORT=500 RPORT=500 TRANSPORT=UDP",
+           "CREATE IPSEC POLICY=vpn INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER=2.2.2.2",
+           "SET IPSEC POLICY=vpn LAD=192.168.10.0 LMA=255.255.255.0 RAD=192.168.20.0 RMA=255.255.255.0",
+           "CREATE IPSEC POLICY=inet INT=ppp0 ACTION=PERMIT",
+           "ENABLE IPSEC",
+           "ADD USER=secoff PASS=PasswordS PRIVILEGE=SECURITYOFFICER",
+           "CREATE CONFIG=ipsecvpn.cfg",
+           "SET CONFIG=ipsecvpn.cfg",
+           "ENABLE SYSTEM SECURITY_MODE",
+           "CREATE ENCO KEY=1 TYPE=DES RANDOM DESCRIPTION=\"IPsec DES key\"",
+           "CREATE ENCO KEY=2 TYPE=GENERAL LENGTH=20 RANDOM DESCRIPTION=\"IPsec SHA-1 key\"",
+           "show enco key=1",
+           "show enco key=2",
+           "CREATE ENCO KEY=1 TYPE=DES VALUE=0xF888CAC6C66ECF52 DESCRIPTION=\"IPsec DES key\"",
+           "CREATE ENCO KEY=2 TYPE=GENERAL VALUE=0x431d62cd3cb76fb8101dacaf43aa4dbfb919e957 "
+           "DESCRITION=\"IPsec SHA-1 key\"",
+           "CREATE IPSEC SASPEC=1 KEYMAN=MANUAL PROT=ESP ENCALG=DES ENCKEY=1 HASHALG=SHA HASHKEY=2 "
+           "INSPI=1000 OUTSPI=1001",
+           "CREATE IPSEC BUNDLE=1 KEYMAN=MANUAL STRING=\"1\"",
+           "CREATE IPSEC POLICY=vpn INT=ppp0 ACTION=IPSEC KEYMAN=MANUAL BUNDLE=1 PEER=2.2.2.2",
+           "CREATE IPSEC POLICY=vpn INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER=DYNAMIC",
+           "CREATE IPSEC POLICY=vpn INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER=1.1.1.1",
+           "SET IPSEC POLICY=vpn LAD=192.168.20.0 LMA=255.255.255.0 RAD=192.168.10.0 RMA=255.255.255.0",
+           "CREATE IPSEC POLICY=vpncli INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER=1.2.3.4",
+           "SET IPSEC POLICY=vpncli LAD=192.168.10.0 LMA=255.255.255.0 RAD=1.2.3.4",
+           "CREATE IPSEC POLICY=vpncli INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER=DYNAMIC",
+           "SET IPSEC POLICY=vpncli LAD=192.168.10.0 LMA=255.255.255.0 RNAME=clientname",
+           "CREATE IPSEC POLICY=vpncli INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER=1.1.1.1",
+           "SET IPSEC POLICY=vpncli LNAME=clientname RAD=192.168.10.0 RMA=255.255.255.0",
+           "CREATE IPSEC POLICY=v1 INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER=DYNAMIC",
+           "SET IPSEC POLICY=v1 LAD=192.168.10.0 LMA=255.255.255.0 RNAME=client1",
+           "CREATE IPSEC POLICY=v2 INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER=DYNAMIC",
+           "SET IPSEC POLICY=v2 LAD=192.168.10.0 LMA=255.255.255.0 RNAME=client2",
+           "CREATE IPSEC POLICY=v3 INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER=DYNAMIC",
+           "SET IPSEC POLICY=v3 LAD=192.168.10.0 LMA=255.255.255.0 RNAME=client3",
+           "CREATE IPSEC POLICY=vpn INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=2 PEER=1.2.3.4",
+           "SET IPSEC POLICY=vpn LAD=1.1.1.1 RAD=1.2.3.4",
+           "CREATE IPSEC POLICY=l2 INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=3 PEER=2.2.2.2",
+           "SET IPSEC POLICY=vpn LAD=1.1.1.1 LPORT=1701 RAD=2.2.2.2 RPORT=1701 TRANSPORT=UDP",
+           "CREATE IPSEC SASPEC=1 KEYMAN=ISAKMP PROTO=ESP ENCALG=DES HASHALG=SHA",
+           "CREATE IPSEC SASPEC=1 KEYMAN=ISAKMP PROTO=ESP ENCALG=DES HASHALG=NULL",
+           "CREATE IPSEC SASPEC=1 KEYMAN=ISAKMP PROTO=ESP ENCALG=NULL HASHALG=SHA",
+           "CREATE IPSEC SASPEC=1 KEYMAN=MANUAL PROTO=ESP ENCALG=DES HASHALG=SHA ENCKEY=1 HASHKEY=2 "
+           "INSPI=1000 OUTSPI=1001",
+           "CREATE IPSEC SASPEC=2 KEYMAN=ISAKMP PROTO=AH HASHALG=SHA",
+           "CREATE IPSEC SASPEC=2 KEYMAN=MANUAL PROTO=AH HASHALG=SHA HASHKEY=2 INSPI=2000 OUTSPI=2001",
+           "CREATE IPSEC SASPEC=3 KEYMAN=ISAKMP PROTO=COMP COMPALG=LZS",
+           "SET ENCO SW STACCHANNELS=1",
+           "CREATE IPSEC SASPEC=3 KEYMAN=MANUAL PROTO=COMP COMPALG=LZS",
+           "SHOW IPSEC SASPECIFICATION",
+           "SHOW IPSEC SASPECIFICATION=1",
+           "SHOW IPSEC SA",
+           "SHOW IPSEC SA=1",
+           "CREATE IPSEC BUNDLE=1 KEYMAN=ISAKMP STR=\"1\"",
+           "CREATE IPSEC BUNDLE=2 KEYMAN=MANUAL STR=\"2 and 4\"",
+           "CREATE IPSEC BUNDLE=3 KEYMAN=ISAKMP STR=\"5 and 1, 1\"",
+           "CREATE IPSEC BUNDLE=4 KEYMAN=ISAKMP STR=\"5 and 1 and 3\"",
+           "CREATE IPSEC BUNDLE=5 KEYMAN=ISAKMP STR=\"5 and 1 and 3 or 4\"",
+           "CREATE IPSEC BUNDLE=6 KEYMAN=ISAKMP STR=\"5 and 1 and 3, 1 and 3, 1\"",
+           "SHOW IPSEC BUNDLESPECIFICATION",
+           "SHOW IPSEC BUNDLESPECIFICATION=1",
+           "SHOW IPSEC POLICY SABUNDLE",
+           "SHOW IPSEC POLICY=v1 SABUNDLE",
+           "CREATE ENCO KEY=1 TYPE=GENERAL VALUE=\"pobaetrpnjkakdf\"",
+           "SET IPSEC POLICY=vpn UDPTUNNEL=TRUE",
+           "SET IPSEC POLICY=vpn UDPHEARTBEAT=TRUE",
+           "CREATE IPSEC POLICY=udp INT=ppp0 ACTION=PERMIT LPORT=2746 TRANSPORT=UDP",
+           "SET IPSEC UDPPORT=3456",
+           "SET IPSEC POLICY=vpn UDPPORT=3456",
+           "CREATE IPSEC POLICY=natt INT=ppp0 ACTION=PERMIT LPORT=4500 TRANSPORT=UDP",
+           "SHOW ENCO KEY=1",
+           "SHOW IPSEC POLICY",
+           "SHOW CONFIG DYNAMIC=IPSEC",
+           "show ipsec sa",
+           "show ipsec policy sabundle",
+           "ena ipsec policy=vpn debug=packet",
+           "SHOW IPSEC COUNTERS",
+           "SHOW IPSEC POLICY=vpn COUNTERS",
+           "SHOW IPSEC SA=2",
+           "SHOW IPSEC",
+       }) {
+    auto r = Parse(line);
+    EXPECT_TRUE(r.ok() && r->has_value()) << line << ": " << r.status().message();
+  }
+}
+
+TEST(Ipsec, SeedFormsResolve) {
+  ParsedCommand c = Ok("CREATE IPSEC POLICY=vpn INT=ppp0 ACTION=IPSEC KEYMAN=MANUAL BUNDLE=1 PEER=2.2.2.2");
+  EXPECT_EQ(c.spec->id, CommandId::kCreateIpsecPolicy);
+  EXPECT_EQ(*c.object, "vpn");
+  EXPECT_EQ(c.Get("INTERFACE"), "ppp0");
+  EXPECT_EQ(c.Get("BUNDLESPECIFICATION"), "1");
+  EXPECT_EQ(c.Get("KEYMANAGEMENT"), "MANUAL");
+  EXPECT_EQ(c.Get("PEERADDRESS"), "2.2.2.2");
+  c = Ok("CREATE IPSEC SASPEC=1 KEYMAN=MANUAL PROT=ESP ENCALG=DES ENCKEY=1 HASHALG=SHA HASHKEY=2 "
+         "INSPI=1000 OUTSPI=1001");
+  EXPECT_EQ(c.spec->id, CommandId::kCreateIpsecSaSpec);
+  EXPECT_EQ(c.Get("PROTOCOL"), "ESP");
+  EXPECT_EQ(c.Get("MODE"), "TUNNEL");  // default
+  EXPECT_EQ(c.GetUint("INSPI"), 1000u);
+  EXPECT_EQ(c.GetUint("OUTSPI"), 1001u);
+  c = Ok("CREATE IPSEC BUNDLE=3 KEYMAN=ISAKMP STR=\"5  AND 1 ,1\"");
+  EXPECT_EQ(c.spec->id, CommandId::kCreateIpsecBundleSpec);
+  EXPECT_EQ(c.Get("STRING"), "5 and 1, 1");  // canonical spelling
+  EXPECT_EQ(Canonical(c), "CREATE IPSEC BUNDLESPECIFICATION=3 KEYMANAGEMENT=ISAKMP STRING=\"5 and 1, 1\"");
+  c = Ok("SET IPSEC POLICY=vpn LAD=1.1.1.1 LPORT=1701 RAD=2.2.2.2 RPORT=1701 TRANSPORT=UDP");
+  EXPECT_EQ(c.Get("TRANSPORTPROTOCOL"), "UDP");
+  EXPECT_EQ(c.Get("LPORT"), "1701");
+  EXPECT_FALSE(c.Has("LMASK"));  // SET changes only what is given
+  EXPECT_EQ(Ok("ena ipsec policy=vpn debug=packet").spec->id, CommandId::kEnableIpsecPolicyDebug);
+  EXPECT_EQ(Ok("dis ipsec pol=vpn deb=all").spec->id, CommandId::kDisableIpsecPolicyDebug);
+  EXPECT_EQ(Ok("SHOW IPSEC SA").spec->id, CommandId::kShowIpsecSa);
+  EXPECT_EQ(Ok("SHOW IPSEC SAS").spec->id, CommandId::kShowIpsecSaSpec);
+  EXPECT_EQ(Ok("SHOW IPSEC SA COUNTERS").spec->id, CommandId::kShowIpsecSa);
+  EXPECT_TRUE(Ok("SHOW IPSEC SA COUNTERS").Has("COUNTERS"));
+  EXPECT_EQ(Ok("SHOW IPSEC COUNTERS").spec->id, CommandId::kShowIpsecCounters);
+  EXPECT_EQ(Ok("RESET IPSEC COUNTER").spec->id, CommandId::kResetIpsecCounters);
+  EXPECT_EQ(Ok("SET IPSEC UDPPORT=3456").spec->id, CommandId::kSetIpsec);
+  EXPECT_EQ(Ok("SHOW IPSEC POLICY SABUNDLE").spec->id, CommandId::kShowIpsecPolicy);
+  EXPECT_FALSE(Ok("SHOW IPSEC POLICY SABUNDLE").object.has_value());
+  EXPECT_EQ(Ok("PURGE IPSEC").spec->id, CommandId::kPurgeIpsec);
+  EXPECT_EQ(Ok("ENABLE SYSTEM SECURITY_MODE").spec->privilege, Privilege::kSecurityOfficer);
+}
+
+TEST(Ipsec, KeywordAliasesAndNumbers) {
+  EXPECT_EQ(Ok("CRE IPSEC SASPEC=1 KEYMAN=ISAKMP PROT=ESP ENCALG=3DES HASHALG=SHA1").Get("ENCALG"), "3DESOUTER");
+  EXPECT_EQ(Ok("CRE IPSEC SASPEC=1 KEYMAN=ISAKMP PROT=ESP ENCALG=3DES HASHALG=SHA1").Get("HASHALG"), "SHA");
+  EXPECT_EQ(Ok("CRE IPSEC SASPEC=1 KEYMAN=IS PROT=E ENCALG=AES128G").Get("ENCALG"), "AES128GCM");
+  EXPECT_EQ(Ok("CRE IPSEC SASPEC=1 KEYMAN=IS PROT=E ENCALG=AES128 HASHALG=SHA").Get("ENCALG"), "AES128");
+  EXPECT_EQ(Ok("CRE IPSEC SASPEC=1 KEYMAN=IS PROT=E ENCALG=AES128 HASHALG=SHA").Get("HASHALG"), "SHA");
+  EXPECT_EQ(Err("CRE IPSEC SASPEC=1 KEYMAN=IS PROT=E ENCALG=AES HASHALG=SHA"),
+            "Error (381015): Value \"AES\" of parameter \"ENCALG\" is ambiguous: it could be "
+            "AES128, AES192, AES256, AES128GCM, AES256GCM.");
+  // Protocol numbers: the named ones are stored by name.
+  EXPECT_EQ(Ok("SET IPSEC POL=a TRANSPORT=6 LPORT=80").Get("TRANSPORTPROTOCOL"), "TCP");
+  EXPECT_EQ(Ok("SET IPSEC POL=a TRANSPORT=017").Get("TRANSPORTPROTOCOL"), "UDP");
+  EXPECT_EQ(Ok("SET IPSEC POL=a TRANSPORT=50").Get("TRANSPORTPROTOCOL"), "50");
+  EXPECT_EQ(Ok("SET IPSEC POL=a TRANSPORT=t").Get("TRANSPORTPROTOCOL"), "TCP");
+  EXPECT_EQ(Err("SET IPSEC POL=a TRANSPORT=256"),
+            "Error (381010): Value of parameter \"TRANSPORTPROTOCOL\" is out of range (0..255).");
+  EXPECT_EQ(Err("SET IPSEC POL=a TRANSPORT=SCTP"),
+            "Error (381014): Value \"SCTP\" is not valid for parameter \"TRANSPORTPROTOCOL\" "
+            "(one of ANY|TCP|UDP|ICMP|0..255).");
+  EXPECT_EQ(Ok("SET IPSEC POL=a PEER=dyn").Get("PEERADDRESS"), "DYNAMIC");
+  EXPECT_EQ(Ok("SET IPSEC POL=a PEER=002.2.2.2").Get("PEERADDRESS"), "2.2.2.2");
+  EXPECT_EQ(Err("SET IPSEC POL=a PEER=2.2.2"),
+            "Error (381012): Parameter \"PEERADDRESS\" is not a valid IP address.");
+  EXPECT_EQ(Err("SET IPSEC POL=a PEER=SOMEWHERE"),
+            "Error (381014): Value \"SOMEWHERE\" is not valid for parameter \"PEERADDRESS\" "
+            "(one of ipaddress|ANY|DYNAMIC).");
+  EXPECT_EQ(Ok("SET IPSEC POL=a GROUP=1").Get("GROUP"), "1");  // exact beats 14, 15, 16
+  EXPECT_EQ(Ok("SET IPSEC POL=a LPORT=any").Get("LPORT"), "ANY");
+}
+
+TEST(Ipsec, ErrorsCarryTheModule) {
+  // Words are the language's (00); everything after them is the module's (81, 83, 30).
+  EXPECT_EQ(Err("CREATE IPSEC FOO"), "Error (300001): Unknown command \"CREATE IPSEC FOO\".");
+  EXPECT_EQ(Err("CREATE IPSEC POLICY=vpn ACTION=PERMIT"),
+            "Error (381006): Required parameter \"INTERFACE\" is missing.");
+  EXPECT_EQ(Err("CREATE IPSEC SASPEC=256 KEYMAN=ISAKMP PROT=AH HASHALG=SHA"),
+            "Error (381010): Value of parameter \"SASPECIFICATION\" is out of range (0..255).");
+  EXPECT_EQ(Err("CREATE ENCO KEY=1 TYPE=GENERAL"),
+            "Error (383023): One of the parameters VALUE, RANDOM must be given.");
+  EXPECT_EQ(Err("CREATE ENCO KEY=1 TYPE=GENERAL VALUE=\"x\" RANDOM"),
+            "Error (383022): Parameters VALUE, RANDOM cannot be used together.");
+  EXPECT_EQ(Err("CREATE ENCO KEY=1 TYPE=GENERAL VALUE=0x1"),
+            "Error (383019): Parameter \"VALUE\" must be 0x followed by pairs of hex digits or a quoted string.");
+  EXPECT_EQ(Err("ENABLE SYSTEM SECURITY_MODE X"),
+            "Error (330005): Parameter \"X\" is not valid for this command.");
+  EXPECT_EQ(Err("ENABLE IPSEC POLICY=vpn"), "Error (381006): Required parameter \"DEBUG\" is missing.");
+  EXPECT_EQ(Err("SHOW IPSEC POLICY COUNTERS SABUNDLE"),
+            "Error (381022): Parameters COUNTERS, SABUNDLE cannot be used together.");
+  EXPECT_EQ(Err("SET IPSEC POLICY=vpn"),
+            "Error (381023): One of the parameters INTERFACE, ACTION, BUNDLESPECIFICATION, "
+            "KEYMANAGEMENT, PEERADDRESS, LADDRESS, LMASK, LNAME, LPORT, RADDRESS, RMASK, RNAME, "
+            "RPORT, TRANSPORTPROTOCOL, UDPTUNNEL, UDPHEARTBEAT, UDPPORT, DFBIT, POSITION, GROUP, "
+            "USEPFSKEY, ISAKMPPOLICY, SRCINTERFACE, RESPONDBADSPI, ICMPTYPE, IPVERSION must be given.");
+  EXPECT_EQ(Err("CREATE IPSEC SASPEC=1 KEYMAN=MANUAL PROT=ESP ENCALG=DES ENCKEY=1 HASHALG=SHA "
+                "HASHKEY=2 INSPI=255 OUTSPI=1001"),
+            "Error (381010): Value of parameter \"INSPI\" is out of range (256..4294967295).");
+  EXPECT_EQ(Err("CREATE IPSEC SASPEC=1 KEYMAN=MANUAL PROT=ESP ENCALG=DES ENCKEY=1 HASHALG=SHA "
+                "HASHKEY=2 INSPI=1000 OUTSPI=4294967296"),
+            "Error (381010): Value of parameter \"OUTSPI\" is out of range (256..4294967295).");
+  EXPECT_EQ(Err("CREATE IPSEC SASPEC=1 KEYMAN=ISAKMP PROT=ESP ENCALG=DES HASHALG=SHA REPLAY=16"),
+            "Error (381010): Value of parameter \"REPLAYWINDOWSIZE\" is out of range (32..1024).");
+}
+
+TEST(Ipsec, SaSpecRules) {
+  auto E = [](std::string_view tail) { return Err(absl_like_cat("CREATE IPSEC SASPEC=1 ", tail)); };
+  EXPECT_EQ(E("KEYMAN=ISAKMP PROT=ESP ENCALG=NULL HASHALG=NULL"),
+            "Error (381047): Parameter \"ENCALG\" cannot be NULL with PROTOCOL=ESP and HASHALG=NULL.");
+  EXPECT_EQ(E("KEYMAN=ISAKMP PROT=ESP HASHALG=SHA"),
+            "Error (381044): Parameter \"ENCALG\" is required with PROTOCOL=ESP.");
+  EXPECT_EQ(E("KEYMAN=ISAKMP PROT=ESP ENCALG=DES"),
+            "Error (381044): Parameter \"HASHALG\" is required with PROTOCOL=ESP and ENCALG=DES.");
+  EXPECT_EQ(E("KEYMAN=ISAKMP PROT=AH"), "Error (381044): Parameter \"HASHALG\" is required with PROTOCOL=AH.");
+  EXPECT_EQ(E("KEYMAN=ISAKMP PROT=AH HASHALG=NULL"),
+            "Error (381047): Parameter \"HASHALG\" cannot be NULL with PROTOCOL=AH.");
+  EXPECT_EQ(E("KEYMAN=ISAKMP PROT=AH HASHALG=SHA ENCALG=DES"),
+            "Error (381046): Parameter \"ENCALG\" cannot be used with PROTOCOL=AH.");
+  EXPECT_EQ(E("KEYMAN=ISAKMP PROT=COMP"), "Error (381044): Parameter \"COMPALG\" is required with PROTOCOL=COMP.");
+  EXPECT_EQ(E("KEYMAN=ISAKMP PROT=ESP ENCALG=DES HASHALG=SHA COMPALG=LZS"),
+            "Error (381046): Parameter \"COMPALG\" cannot be used with PROTOCOL=ESP.");
+  EXPECT_EQ(E("KEYMAN=ISAKMP PROT=COMP COMPALG=LZS HASHALG=SHA"),
+            "Error (381046): Parameter \"HASHALG\" cannot be used with PROTOCOL=COMP.");
+  EXPECT_EQ(E("KEYMAN=MANUAL PROT=COMP COMPALG=LZS INSPI=1000"),
+            "Error (381046): Parameter \"INSPI\" cannot be used with PROTOCOL=COMP.");
+  EXPECT_EQ(E("KEYMAN=ISAKMP PROT=COMP COMPALG=LZS ANTIREPLAY=TRUE"),
+            "Error (381046): Parameter \"ANTIREPLAYENABLED\" cannot be used with PROTOCOL=COMP.");
+  // Keys and SPIs: only with MANUAL, and then required.
+  EXPECT_EQ(E("KEYMAN=ISAKMP PROT=ESP ENCALG=DES HASHALG=SHA ENCKEY=1"),
+            "Error (381046): Parameter \"ENCKEY\" cannot be used with KEYMANAGEMENT=ISAKMP.");
+  EXPECT_EQ(E("KEYMAN=ISAKMP PROT=AH HASHALG=SHA INSPI=1000"),
+            "Error (381046): Parameter \"INSPI\" cannot be used with KEYMANAGEMENT=ISAKMP.");
+  EXPECT_EQ(E("KEYMAN=ISAKMP PROT=AH HASHALG=SHA OUTSPI=1000"),
+            "Error (381046): Parameter \"OUTSPI\" cannot be used with KEYMANAGEMENT=ISAKMP.");
+  EXPECT_EQ(E("KEYMAN=ISAKMP PROT=AH HASHALG=SHA HASHKEY=1"),
+            "Error (381046): Parameter \"HASHKEY\" cannot be used with KEYMANAGEMENT=ISAKMP.");
+  EXPECT_EQ(E("KEYMAN=MANUAL PROT=ESP ENCALG=DES HASHALG=SHA HASHKEY=2 INSPI=1000 OUTSPI=1001"),
+            "Error (381044): Parameter \"ENCKEY\" is required with KEYMANAGEMENT=MANUAL and ENCALG=DES.");
+  EXPECT_EQ(E("KEYMAN=MANUAL PROT=ESP ENCALG=DES HASHALG=SHA ENCKEY=1 INSPI=1000 OUTSPI=1001"),
+            "Error (381044): Parameter \"HASHKEY\" is required with KEYMANAGEMENT=MANUAL and HASHALG=SHA.");
+  EXPECT_EQ(E("KEYMAN=MANUAL PROT=ESP ENCALG=DES HASHALG=SHA ENCKEY=1 HASHKEY=2 OUTSPI=1001"),
+            "Error (381044): Parameter \"INSPI\" is required with KEYMANAGEMENT=MANUAL and PROTOCOL=ESP.");
+  EXPECT_EQ(E("KEYMAN=MANUAL PROT=AH HASHALG=SHA HASHKEY=2 INSPI=1000"),
+            "Error (381044): Parameter \"OUTSPI\" is required with KEYMANAGEMENT=MANUAL and PROTOCOL=AH.");
+  EXPECT_EQ(E("KEYMAN=MANUAL PROT=ESP ENCALG=NULL HASHALG=SHA ENCKEY=1 HASHKEY=2 INSPI=1000 OUTSPI=1001"),
+            "Error (381046): Parameter \"ENCKEY\" cannot be used with ENCALG=NULL.");
+  EXPECT_EQ(E("KEYMAN=MANUAL PROT=ESP ENCALG=DES HASHALG=NULL ENCKEY=1 HASHKEY=2 INSPI=1000 OUTSPI=1001"),
+            "Error (381046): Parameter \"HASHKEY\" cannot be used with HASHALG=NULL.");
+  // NULL on one side is fine, with or without its key.
+  EXPECT_TRUE(Ok("CREATE IPSEC SASPEC=1 KEYMAN=MANUAL PROT=ESP ENCALG=NULL HASHALG=SHA HASHKEY=2 "
+                 "INSPI=1000 OUTSPI=1001").Has("HASHKEY"));
+  EXPECT_TRUE(Ok("CREATE IPSEC SASPEC=1 KEYMAN=MANUAL PROT=ESP ENCALG=DES HASHALG=NULL ENCKEY=1 "
+                 "INSPI=1000 OUTSPI=1001").Has("ENCKEY"));
+  // AES-GCM authenticates by itself: HASHALG may be left out or NULL, nothing else.
+  EXPECT_FALSE(Ok("CREATE IPSEC SASPEC=1 KEYMAN=ISAKMP PROT=ESP ENCALG=AES256GCM").Has("HASHALG"));
+  EXPECT_TRUE(Ok("CREATE IPSEC SASPEC=1 KEYMAN=ISAKMP PROT=ESP ENCALG=AES256GCM HASHALG=NULL").Has("HASHALG"));
+  EXPECT_EQ(E("KEYMAN=ISAKMP PROT=ESP ENCALG=AES128GCM HASHALG=SHA"),
+            "Error (381047): Parameter \"HASHALG\" cannot be SHA with ENCALG=AES128GCM.");
+  EXPECT_EQ(E("KEYMAN=MANUAL PROT=ESP ENCALG=AES128GCM ENCKEY=1 HASHKEY=2 INSPI=1000 OUTSPI=1001"),
+            "Error (381046): Parameter \"HASHKEY\" cannot be used with ENCALG=AES128GCM.");
+  EXPECT_TRUE(Ok("CREATE IPSEC SASPEC=1 KEYMAN=MANUAL PROT=ESP ENCALG=AES128GCM ENCKEY=1 INSPI=1000 "
+                 "OUTSPI=1001").Has("ENCKEY"));
+  EXPECT_EQ(E("KEYMAN=ISAKMP PROT=ESP ENCALG=DES HASHALG=SHA ANTIREPLAY=FALSE REPLAYWINDOWSIZE=64"),
+            "Error (381046): Parameter \"REPLAYWINDOWSIZE\" cannot be used with ANTIREPLAYENABLED=FALSE.");
+  EXPECT_EQ(E("KEYMAN=ISAKMP"), "Error (381006): Required parameter \"PROTOCOL\" is missing.");
+  EXPECT_EQ(E("PROT=ESP"), "Error (381006): Required parameter \"KEYMANAGEMENT\" is missing.");
+}
+
+TEST(Ipsec, PolicyRules) {
+  // Ports only with TCP or UDP; on CREATE the protocol must come with them.
+  EXPECT_EQ(Err("CREATE IPSEC POLICY=a INT=ppp0 ACTION=PERMIT LPORT=500"),
+            "Error (381044): Parameter \"TRANSPORTPROTOCOL\" is required with LPORT=500.");
+  EXPECT_EQ(Err("CREATE IPSEC POLICY=a INT=ppp0 ACTION=PERMIT RPORT=500 TRANSPORT=ICMP"),
+            "Error (381047): Parameter \"RPORT\" cannot be 500 with TRANSPORTPROTOCOL=ICMP.");
+  EXPECT_EQ(Err("SET IPSEC POLICY=a LPORT=500 TRANSPORT=ANY"),
+            "Error (381047): Parameter \"LPORT\" cannot be 500 with TRANSPORTPROTOCOL=ANY.");
+  EXPECT_EQ(Err("SET IPSEC POLICY=a LPORT=500 TRANSPORT=50"),
+            "Error (381047): Parameter \"LPORT\" cannot be 500 with TRANSPORTPROTOCOL=50.");
+  EXPECT_TRUE(Ok("SET IPSEC POLICY=a LPORT=500").Has("LPORT"));  // the policy's protocol: the model's
+  EXPECT_TRUE(Ok("SET IPSEC POLICY=a LPORT=ANY TRANSPORT=ICMP").Has("LPORT"));
+  EXPECT_TRUE(Ok("CREATE IPSEC POLICY=a INT=ppp0 ACTION=PERMIT LPORT=ANY").Has("LPORT"));
+  EXPECT_TRUE(Ok("CREATE IPSEC POLICY=a INT=ppp0 ACTION=PERMIT LPORT=80 TRANSPORT=6").Has("LPORT"));
+  EXPECT_EQ(Err("CREATE IPSEC POLICY=a INT=ppp0 ACTION=PERMIT ICMPTYPE=8"),
+            "Error (381044): Parameter \"TRANSPORTPROTOCOL\" is required with ICMPTYPE=8.");
+  EXPECT_EQ(Err("SET IPSEC POLICY=a ICMPTYPE=8 TRANSPORT=TCP"),
+            "Error (381046): Parameter \"ICMPTYPE\" cannot be used with TRANSPORTPROTOCOL=TCP.");
+  // IPsec parameters only with ACTION=IPSEC, and then BUNDLE and PEER are needed.
+  EXPECT_EQ(Err("CREATE IPSEC POLICY=a INT=ppp0 ACTION=PERMIT BUNDLE=1"),
+            "Error (381046): Parameter \"BUNDLESPECIFICATION\" cannot be used with ACTION=PERMIT.");
+  EXPECT_EQ(Err("SET IPSEC POLICY=a ACTION=DENY UDPTUNNEL=TRUE"),
+            "Error (381046): Parameter \"UDPTUNNEL\" cannot be used with ACTION=DENY.");
+  EXPECT_EQ(Err("CREATE IPSEC POLICY=a INT=ppp0 ACTION=IPSEC PEER=1.1.1.1"),
+            "Error (381044): Parameter \"BUNDLESPECIFICATION\" is required with ACTION=IPSEC.");
+  EXPECT_EQ(Err("CREATE IPSEC POLICY=a INT=ppp0 ACTION=IPSEC BUNDLE=1"),
+            "Error (381044): Parameter \"PEERADDRESS\" is required with ACTION=IPSEC.");
+  EXPECT_TRUE(Ok("SET IPSEC POLICY=a BUNDLE=2").Has("BUNDLESPECIFICATION"));
+  // MANUAL needs a fixed peer and takes no ISAKMP settings.
+  EXPECT_EQ(Err("CREATE IPSEC POLICY=a INT=ppp0 ACTION=IPSEC KEYMAN=MANUAL BUNDLE=1 PEER=DYNAMIC"),
+            "Error (381047): Parameter \"PEERADDRESS\" cannot be DYNAMIC with KEYMANAGEMENT=MANUAL.");
+  EXPECT_EQ(Err("SET IPSEC POLICY=a KEYMAN=MANUAL PEER=ANY"),
+            "Error (381047): Parameter \"PEERADDRESS\" cannot be ANY with KEYMANAGEMENT=MANUAL.");
+  EXPECT_EQ(Err("SET IPSEC POLICY=a KEYMAN=MANUAL USEPFS=TRUE"),
+            "Error (381046): Parameter \"USEPFSKEY\" cannot be used with KEYMANAGEMENT=MANUAL.");
+  EXPECT_EQ(Err("SET IPSEC POLICY=a KEYMAN=MANUAL ISAKMPPOLICY=i"),
+            "Error (381046): Parameter \"ISAKMPPOLICY\" cannot be used with KEYMANAGEMENT=MANUAL.");
+  EXPECT_EQ(Err("SET IPSEC POLICY=a USEPFS=FALSE GROUP=2"),
+            "Error (381046): Parameter \"GROUP\" cannot be used with USEPFSKEY=FALSE.");
+  // UDP tunnelling.
+  EXPECT_EQ(Err("CREATE IPSEC POLICY=a INT=ppp0 ACTION=IPSEC BUNDLE=1 PEER=1.1.1.1 UDPHEARTBEAT=TRUE"),
+            "Error (381045): Parameter \"UDPTUNNEL\" must be TRUE with UDPHEARTBEAT=TRUE.");
+  EXPECT_EQ(Err("CREATE IPSEC POLICY=a INT=ppp0 ACTION=IPSEC BUNDLE=1 PEER=1.1.1.1 UDPPORT=3456 "
+                "UDPTUNNEL=FALSE"),
+            "Error (381045): Parameter \"UDPTUNNEL\" must be TRUE with UDPPORT=3456.");
+  EXPECT_EQ(Err("SET IPSEC POLICY=a UDPTUNNEL=FALSE UDPPORT=3456"),
+            "Error (381046): Parameter \"UDPPORT\" cannot be used with UDPTUNNEL=FALSE.");
+  EXPECT_TRUE(Ok("CREATE IPSEC POLICY=a INT=ppp0 ACTION=IPSEC BUNDLE=1 PEER=1.1.1.1 UDPTUNNEL=TRUE "
+                 "UDPHEARTBEAT=TRUE UDPPORT=3456").Has("UDPPORT"));
+  // A mask needs its address when creating.
+  EXPECT_EQ(Err("CREATE IPSEC POLICY=a INT=ppp0 ACTION=PERMIT LMASK=255.255.255.0"),
+            "Error (381044): Parameter \"LADDRESS\" is required with LMASK=255.255.255.0.");
+  EXPECT_EQ(Err("CREATE IPSEC POLICY=a INT=ppp0 ACTION=PERMIT RAD=1.1.1.1 RMA=255.0.255.0"),
+            "Error (381013): Parameter \"RMASK\" is not a valid mask.");
+  EXPECT_FALSE(Ok("CREATE IPSEC POLICY=a INT=ppp0 ACTION=PERMIT RAD=1.2.3.4").Has("RMASK"));
+}
+
+TEST(Ipsec, BundleStringInTheCommand) {
+  EXPECT_EQ(Err("CREATE IPSEC BUNDLE=1 KEYMAN=MANUAL STRING=\"1 or 2\""),
+            "Error (381048): Parameter \"STRING\" is not a valid bundle string: \"or\" "
+            "(alternative SA specifications) needs KEYMANAGEMENT=ISAKMP at column 6.");
+  EXPECT_EQ(Err("CREATE IPSEC BUNDLE=1 KEYMAN=MANUAL STRING=\"2 and 4, 2\""),
+            "Error (381048): Parameter \"STRING\" is not a valid bundle string: \",\" "
+            "(alternative proposals) needs KEYMANAGEMENT=ISAKMP at column 10.");
+  EXPECT_EQ(Err("CREATE IPSEC BUNDLE=1 KEYMAN=ISAKMP STRING=\"1 and\""),
+            "Error (381048): Parameter \"STRING\" is not a valid bundle string: expected an SA "
+            "specification number, not the end at column 6.");
+  EXPECT_EQ(Err("CREATE IPSEC BUNDLE=1 KEYMAN=ISAKMP STRING=\"\""),
+            "Error (381048): Parameter \"STRING\" is not a valid bundle string: the string is empty.");
+  EXPECT_EQ(Err("CREATE IPSEC BUNDLE=1 KEYMAN=ISAKMP"), "Error (381006): Required parameter \"STRING\" is missing.");
+  EXPECT_EQ(Err("CREATE IPSEC BUNDLE=1 KEYMAN=MANUAL STRING=\"1\" EXPIRYSECONDS=3600"),
+            "Error (381046): Parameter \"EXPIRYSECONDS\" cannot be used with KEYMANAGEMENT=MANUAL.");
+  EXPECT_EQ(Err("CREATE IPSEC BUNDLE=1 KEYMAN=ISAKMP STRING=\"1\" EXPIRYSECONDS=10"),
+            "Error (381010): Value of parameter \"EXPIRYSECONDS\" is out of range (300..31449600).");
+  EXPECT_EQ(Err("CREATE IPSEC BUNDLE=1 KEYMAN=ISAKMP STRING=1 EXPIRYK=0"),
+            "Error (381010): Value of parameter \"EXPIRYKBYTES\" is out of range (1..4194303).");
+  EXPECT_EQ(Ok("CREATE IPSEC BUNDLE=1 KEYMAN=ISAKMP STRING=1").Get("STRING"), "1");  // bare works too
+}
+
+TEST(Enco, KeysAndTheirRules) {
+  ParsedCommand c = Ok("CREATE ENCO KEY=2 TYPE=GENERAL VALUE=0x431D62 DESCRITION=\"IPsec SHA-1 key\"");
+  EXPECT_EQ(c.spec->id, CommandId::kCreateEncoKey);
+  EXPECT_EQ(c.Get("VALUE"), "0x431d62");
+  EXPECT_EQ(c.Get("DESCRIPTION"), "IPsec SHA-1 key");  // the seed's misspelling is an alias
+  EXPECT_TRUE(HasSecret(c));
+  EXPECT_EQ(Redacted(c), "CREATE ENCO KEY=2 TYPE=GENERAL VALUE=******** DESCRIPTION=\"IPsec SHA-1 key\"");
+  c = Ok("CREATE ENCO KEY=1 TYPE=GENERAL VALUE=\"jogefoge\"");
+  EXPECT_EQ(c.Get("VALUE"), "jogefoge");
+  EXPECT_EQ(Redacted(c), "CREATE ENCO KEY=1 TYPE=GENERAL VALUE=********");
+  EXPECT_EQ(Canonical(c), "CREATE ENCO KEY=1 TYPE=GENERAL VALUE=\"jogefoge\"");
+  EXPECT_TRUE(MayHoldSecret("CREATE ENCO KEY=1 TYPE=BOGUS VAL=\"secret"));
+  EXPECT_FALSE(HasSecret(Ok("CREATE ENCO KEY=1 TYPE=DES RANDOM")));
+  EXPECT_EQ(Err("CREATE ENCO KEY=1 TYPE=GENERAL VALUE=0x1122 LENGTH=2"),
+            "Error (383046): Parameter \"LENGTH\" cannot be used with VALUE.");  // no secret echoed
+  EXPECT_EQ(Err("CREATE ENCO KEY=1 TYPE=DES RANDOM LENGTH=8"),
+            "Error (383046): Parameter \"LENGTH\" cannot be used with TYPE=DES.");
+  EXPECT_EQ(Err("CREATE ENCO KEY=1 RANDOM"), "Error (383006): Required parameter \"TYPE\" is missing.");
+  EXPECT_EQ(Err("CREATE ENCO KEY=65536 TYPE=DES RANDOM"),
+            "Error (383010): Value of parameter \"KEY\" is out of range (0..65535).");
+  EXPECT_EQ(Ok("SET ENCO SW STACCHANNELS=1").GetUint("STACCHANNELS"), 1u);
+  EXPECT_EQ(Err("SET ENCO SW"), "Error (383006): Required parameter \"STACCHANNELS\" is missing.");
+}
+
+TEST(Ipsec, Completion) {
+  EXPECT_EQ(Texts("CREATE IPSEC "), (V{"POLICY=", "SASPECIFICATION=", "BUNDLESPECIFICATION="}));
+  EXPECT_EQ(Texts("SHOW IPSEC "), (V{"POLICY", "SASPECIFICATION", "BUNDLESPECIFICATION", "SA", "COUNTERS"}));
+  EXPECT_EQ(Texts("SET IPSEC "), (V{"POLICY=", "UDPPORT="}));
+  EXPECT_EQ(Texts("CREATE IPSEC SASPEC=1 KEYMAN=MANUAL PROT="), (V{"AH", "COMP", "ESP"}));
+  EXPECT_EQ(Texts("CREATE IPSEC POLICY=a INT=ppp0 ACTION=IPSEC PEER="), (V{"ANY", "DYNAMIC"}));
+  EXPECT_EQ(Texts("SET IPSEC POLICY=a TRANSPORT="), (V{"ANY", "TCP", "UDP", "ICMP"}));
+  EXPECT_EQ(Texts("SHOW IPSEC POLICY "), (V{"COUNTERS", "SABUNDLE"}));
+  EXPECT_EQ(Texts("CREATE ENCO KEY=1 TYPE=DES "), (V{"VALUE=", "RANDOM", "LENGTH=", "DESCRIPTION="}));
+  EXPECT_EQ(Texts("CREATE ENCO KEY=1 TYPE=DES RANDOM "), (V{"LENGTH=", "DESCRIPTION="}));
+  EXPECT_EQ(Texts("ENABLE SYSTEM "), (V{"SECURITY_MODE"}));
 }
 
 }  // namespace
