@@ -38,7 +38,15 @@ namespace arsec::shm {
   X(drop_unhandled_local, "dropUnhandledLocal", "local packet for no local service")  \
   X(drop_tx_full, "dropTxFull", "transmit queue full")                                \
   X(drop_no_mbuf, "dropNoMbuf", "no buffer for a generated packet")                  \
-  X(drop_punt_full, "dropPuntFull", "punt ring to the main lcore full")
+  X(drop_punt_full, "dropPuntFull", "punt ring to the main lcore full")              \
+  X(drop_other_host, "dropOtherHost", "unicast frame for another MAC address")        \
+  X(drop_martian_dst, "dropMartianDest", "zero, loopback, multicast or broadcast destination") \
+  X(drop_too_big, "dropTooBig", "packet larger than the egress MTU (no fragmentation)") \
+  X(drop_icmp_ratelimit, "dropIcmpRateLimit", "ICMP error suppressed by the rate limit") \
+  X(drop_punt_ratelimit, "dropPuntRateLimit", "punt event suppressed by the rate limit") \
+  X(drop_event_full, "dropEventFull", "event ring to the control plane full")         \
+  X(drop_neigh_table_full, "dropNeighTableFull", "neighbour table full")               \
+  X(arp_requests_sent, "arpRequestsSent", "ARP requests sent to resolve next hops")
 
 enum Counter : uint32_t {
 #define ARSEC_X(id, name, help) kCtr_##id,

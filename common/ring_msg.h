@@ -30,6 +30,8 @@ enum class Type : uint16_t {
   kArpDump,            // body.dump  -> reply body.arp
   kPortDump,           // body.dump  -> reply body.ports
   kCountersReset,      // zero the dataplane counters
+  kNeighAdd,           // body.arp_entry: static neighbour (never ages; e.g. a traffic generator)
+  kNeighDel,           // body.arp_entry: remove a neighbour (static or learnt)
   // dataplane -> control (event ring, not answered)
   kEvtNeighbour = 0x100,  // body.neigh: resolved, changed or failed
   kEvtPunt,               // body.punt: a packet to an own address nobody handles
@@ -144,6 +146,7 @@ struct Message {
     NeighEvent neigh;
     PuntEvent punt;
     LinkEvent link;
+    ArpEntry arp_entry;     // kNeighAdd / kNeighDel (ip, mac, port)
   } body;
 };
 

@@ -1,0 +1,482 @@
+// The main lcore: the dataplane's only writer of tables.
+//
+// It serves arsec-control's requests from the request ring (addresses, routes, sync,
+// dumps) and answers each on the reply ring; runs the neighbour slow path (packets the
+// workers could not send, ARP that teaches neighbours) and its timers; turns punted
+// packets into rate-limited events; polls link state; and frees old FIB records once
+// RCU says no worker can still see them. It may allocate and sleep — the workers never
+// wait for it.
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdarg>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "common/ring_msg.h"
+#include "dataplane/dp.h"
+#include "dataplane/neigh.h"
+#include "dataplane/pkt.h"
+#include "dataplane/route_table.h"
+
+namespace arsec::dp {
+namespace {
+
+using msg::Message;
+using msg::Type;
+
+uint64_t NowMs() { return rte_get_timer_cycles() * 1000 / rte_get_timer_hz(); }
+
+class Main : public NeighActions {
+ public:
+  explicit Main(Context* ctx)
+      : ctx_(ctx),
+        c_(ctx->stats->worker[shm::kMaxWorkers].counters),
+        rt_(ctx->fib.get()),
+        neigh_(Params(ctx->cfg), this) {}
+
+  void Run();
+
+ private:
+  static NeighTable::Params Params(const StartupConfig& cfg) {
+    NeighTable::Params p;
+    p.reachable_ms = uint64_t{cfg.arp_reachable_s} * 1000;
+    p.retry_ms = cfg.arp_retry_ms;
+    p.max_retries = cfg.arp_max_retries;
+    p.capacity = cfg.arp_table_size;
+    p.queue_len = 4;
+    return p;
+  }
+
+  // NeighActions
+  void SendRequest(uint16_t port, uint32_t ip) override {
+    static const rte_ether_addr kBcast = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+    static const rte_ether_addr kZero = {};
+    rte_mbuf* m = MakeArp(ctx_->pool, RTE_ARP_OP_REQUEST, kBcast, ctx_->port_mac[port],
+                          rt_.SourceFor(port, ip), kZero, ip);
+    if (m == nullptr) {
+      c_[shm::kCtr_drop_no_mbuf]++;
+      return;
+    }
+    c_[shm::kCtr_arp_requests_sent]++;
+    Send(m, port);
+  }
+  void Install(uint16_t port, uint32_t ip, const Mac& mac) override {
+    uint64_t key = NeighKey(port, ip);
+    uint64_t data = 0;
+    std::memcpy(&data, mac.data(), 6);
+    // With RW_CONCURRENCY_LF, replacing the data of an existing key is one atomic store.
+    if (rte_hash_add_key_data(ctx_->neigh, &key, reinterpret_cast<void*>(data)) < 0) {
+      c_[shm::kCtr_drop_neigh_table_full]++;
+    }
+  }
+  void Withdraw(uint16_t port, uint32_t ip) override {
+    uint64_t key = NeighKey(port, ip);
+    rte_hash_del_key(ctx_->neigh, &key);  // the key slot is reclaimed after a grace period
+  }
+  void Transmit(void* pkt, uint16_t port, const Mac& mac) override {
+    auto* m = static_cast<rte_mbuf*>(pkt);
+    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+    std::memcpy(&eth->dst_addr, mac.data(), 6);
+    eth->src_addr = ctx_->port_mac[port];
+    c_[shm::kCtr_forwarded]++;
+    Send(m, port);
+  }
+  void Drop(void* pkt, DropReason why) override {
+    c_[why == kQueueFull ? shm::kCtr_drop_neigh_queue
+       : why == kFailed  ? shm::kCtr_drop_neigh_fail
+                         : shm::kCtr_drop_neigh_table_full]++;
+    rte_pktmbuf_free(static_cast<rte_mbuf*>(pkt));
+  }
+  void Event(uint16_t port, uint32_t ip, const Mac& mac, msg::NeighState state) override {
+    Message* e = NewEvent(Type::kEvtNeighbour);
+    if (e == nullptr) return;
+    e->body.neigh.ip = ip;
+    std::memcpy(e->body.neigh.mac, mac.data(), 6);
+    e->body.neigh.port = CfgIndex(port);
+    e->body.neigh.state = state;
+    PostEvent(e);
+  }
+
+  void Send(rte_mbuf* m, uint16_t port) {
+    m->port = port;
+    if (rte_ring_sp_enqueue(ctx_->handoff, m) != 0) {
+      c_[shm::kCtr_drop_tx_full]++;
+      rte_pktmbuf_free(m);
+    }
+  }
+  uint16_t CfgIndex(uint16_t port_id) const {
+    int i = ctx_->cfg_index[port_id];
+    return static_cast<uint16_t>(i < 0 ? 0xffff : i);
+  }
+
+  Message* NewEvent(Type t) {
+    void* obj = nullptr;
+    if (rte_mempool_get(ctx_->msg_pool, &obj) != 0) {
+      c_[shm::kCtr_drop_event_full]++;
+      return nullptr;
+    }
+    auto* e = static_cast<Message*>(obj);
+    std::memset(e, 0, sizeof(*e));
+    e->type = t;
+    e->seq = ++event_seq_;
+    return e;
+  }
+  void PostEvent(Message* e) {
+    // Nobody may be listening (control restarting): drop and count, never block.
+    if (rte_ring_sp_enqueue(ctx_->evt, e) != 0) {
+      c_[shm::kCtr_drop_event_full]++;
+      rte_mempool_put(ctx_->msg_pool, e);
+    }
+  }
+
+  void HandleRequest(Message* m);
+  void HandleSlow(rte_mbuf* m, uint64_t now_ms);
+  void Punt(rte_mbuf* m, uint64_t now_ms);
+  void RefreshPortSources();
+  void PollLinks(bool initial);
+  bool PortOf(uint16_t cfg_port, uint16_t* port_id, Message* m);
+  void FillPorts(Message* m);
+  void FillArp(Message* m, uint64_t now_ms);
+
+  Context* ctx_;
+  uint64_t* c_;
+  RouteTable rt_;
+  NeighTable neigh_;
+  uint32_t control_gen_ = 0;
+  uint32_t event_seq_ = 0;
+  uint64_t punt_tokens_ = 100;
+  uint64_t punt_last_ms_ = 0;
+};
+
+void Reply(Message* m, int result, const char* fmt = nullptr, ...)
+    __attribute__((format(printf, 3, 4)));
+
+void Reply(Message* m, int result, const char* fmt, ...) {
+  m->result = result;
+  m->reason[0] = '\0';
+  if (fmt != nullptr) {
+    va_list ap;
+    va_start(ap, fmt);
+    std::vsnprintf(m->reason, sizeof m->reason, fmt, ap);
+    va_end(ap);
+  }
+}
+
+void SetReason(Message* m, const Result& r) {
+  m->result = r.code;
+  std::snprintf(m->reason, sizeof m->reason, "%s", r.reason.c_str());
+}
+
+std::string IfName(const char* raw) {
+  return std::string(raw, strnlen(raw, msg::kIfNameLen));
+}
+
+bool Main::PortOf(uint16_t cfg_port, uint16_t* port_id, Message* m) {
+  if (cfg_port >= ctx_->ports.size()) {
+    Reply(m, -ENODEV, "no port %u (the startup config lists %zu)", cfg_port, ctx_->ports.size());
+    return false;
+  }
+  *port_id = ctx_->ports[cfg_port].port_id;
+  return true;
+}
+
+void Main::RefreshPortSources() {
+  uint32_t any = 0;
+  for (const PortInfo& p : ctx_->ports) {
+    uint32_t a = rt_.SourceFor(p.port_id, 0);
+    __atomic_store_n(&ctx_->port_src[p.port_id], a, __ATOMIC_RELAXED);
+    if (!any) any = a;
+  }
+  __atomic_store_n(&ctx_->router_id, any, __ATOMIC_RELAXED);
+}
+
+void Main::FillPorts(Message* m) {
+  uint32_t start = m->body.dump.start;
+  msg::PortPage& pg = m->body.ports;
+  std::memset(&pg, 0, sizeof pg);
+  uint32_t i = start;
+  for (; i < ctx_->ports.size() && pg.count < 8; ++i) {
+    const PortInfo& p = ctx_->ports[i];
+    msg::PortEntry& e = pg.entries[pg.count++];
+    std::snprintf(e.name, sizeof e.name, "%s", p.name.c_str());
+    std::snprintf(e.device, sizeof e.device, "%s", p.device.c_str());
+    e.port = static_cast<uint16_t>(i);
+    std::memcpy(e.mac, p.mac.addr_bytes, 6);
+    e.link_up = p.link_up;
+    e.speed_mbps = p.speed;
+    e.mtu = p.mtu;
+    rte_eth_stats s{};
+    if (rte_eth_stats_get(p.port_id, &s) == 0) {
+      e.rx_packets = s.ipackets;
+      e.tx_packets = s.opackets;
+      e.rx_bytes = s.ibytes;
+      e.tx_bytes = s.obytes;
+      e.rx_missed = s.imissed;
+      e.rx_errors = s.ierrors + s.rx_nombuf;
+      e.tx_errors = s.oerrors;
+    }
+  }
+  pg.next = i < ctx_->ports.size() ? i : 0;
+  Reply(m, 0);
+}
+
+void Main::FillArp(Message* m, uint64_t now_ms) {
+  uint32_t start = m->body.dump.start;
+  msg::ArpPage& pg = m->body.arp;
+  std::memset(&pg, 0, sizeof pg);
+  const auto& t = neigh_.entries();
+  auto it = t.begin();
+  uint32_t i = 0;
+  for (; it != t.end() && i < start; ++it, ++i) {
+  }
+  for (; it != t.end() && pg.count < msg::kMaxEntries; ++it, ++i) {
+    const NeighTable::Entry& n = it->second;
+    msg::ArpEntry& e = pg.entries[pg.count++];
+    e.ip = static_cast<uint32_t>(it->first);
+    e.port = CfgIndex(static_cast<uint16_t>(it->first >> 32));
+    std::memcpy(e.mac, n.mac.data(), 6);
+    e.state = n.state;
+    if (n.is_static) {
+      e.age_s = static_cast<uint32_t>((now_ms - n.confirmed_ms) / 1000);
+      e.expires_s = 0;
+    } else if (n.state != msg::kNeighIncomplete) {
+      e.age_s = static_cast<uint32_t>((now_ms - n.confirmed_ms) / 1000);
+      uint64_t exp = n.confirmed_ms + neigh_.params().reachable_ms;
+      e.expires_s = exp > now_ms ? static_cast<uint32_t>((exp - now_ms + 999) / 1000) : 0;
+    }
+  }
+  pg.next = it != t.end() ? i : 0;
+  Reply(m, 0);
+}
+
+void Main::HandleRequest(Message* m) {
+  uint16_t pid = 0;
+  switch (m->type) {
+    case Type::kHello: {
+      if (m->body.hello.schema != msg::kSchemaVersion) {
+        Reply(m, -EPROTO, "schema %u, dataplane speaks %u", m->body.hello.schema,
+              msg::kSchemaVersion);
+      } else {
+        Reply(m, 0);
+      }
+      m->body.hello.schema = msg::kSchemaVersion;
+      m->body.hello.dp_pid = static_cast<uint32_t>(getpid());
+      m->body.hello.dp_epoch = ctx_->epoch;
+      m->body.hello.control_gen = control_gen_;
+      m->body.hello.n_workers = ctx_->n_workers;
+      return;
+    }
+    case Type::kSyncBegin:
+      rt_.SyncBegin();
+      Reply(m, 0);
+      return;
+    case Type::kSyncEnd: {
+      if (!rt_.syncing()) {
+        Reply(m, -EINVAL, "SyncEnd without SyncBegin");
+        return;
+      }
+      unsigned n = rt_.SyncEnd();
+      ++control_gen_;
+      RefreshPortSources();
+      Reply(m, 0, "removed %u stale entries", n);
+      return;
+    }
+    case Type::kAddrAdd:
+    case Type::kAddrDel: {
+      const msg::AddrBody& a = m->body.addr;
+      std::string ifn = IfName(a.ifname);
+      if (ifn.empty()) {
+        Reply(m, -EINVAL, "empty interface name");
+        return;
+      }
+      if (!PortOf(a.port, &pid, m)) return;
+      Result r = m->type == Type::kAddrAdd ? rt_.AddAddr(ifn, pid, a.addr, a.prefix_len)
+                                           : rt_.DelAddr(ifn, pid, a.addr, a.prefix_len);
+      SetReason(m, r);
+      RefreshPortSources();
+      return;
+    }
+    case Type::kRouteAdd:
+    case Type::kRouteDel: {
+      const msg::RouteBody& r = m->body.route;
+      if (m->type == Type::kRouteDel) {
+        SetReason(m, rt_.DelRoute(r.prefix, r.prefix_len, r.nexthop));
+        return;
+      }
+      if (!PortOf(r.port, &pid, m)) return;
+      SetReason(m, rt_.AddRoute(r.prefix, r.prefix_len, r.nexthop, pid, IfName(r.ifname),
+                                r.metric));
+      return;
+    }
+    case Type::kNeighAdd:
+    case Type::kNeighDel: {
+      const msg::ArpEntry& a = m->body.arp_entry;
+      if (!PortOf(a.port, &pid, m)) return;
+      if (m->type == Type::kNeighDel) {
+        if (neigh_.entries().count(NeighTable::KeyOf(pid, a.ip)) == 0) {
+          Reply(m, -ENOENT, "no neighbour %u.%u.%u.%u on that port", a.ip >> 24,
+                (a.ip >> 16) & 255, (a.ip >> 8) & 255, a.ip & 255);
+          return;
+        }
+        neigh_.Remove(pid, a.ip);
+        Reply(m, 0);
+        return;
+      }
+      rte_ether_addr ea;
+      std::memcpy(ea.addr_bytes, a.mac, 6);
+      if (a.ip == 0 || !rte_is_unicast_ether_addr(&ea) || rte_is_zero_ether_addr(&ea)) {
+        Reply(m, -EINVAL, "a static neighbour needs a unicast IP and MAC address");
+        return;
+      }
+      Mac mac;
+      std::memcpy(mac.data(), a.mac, 6);
+      if (!neigh_.AddStatic(pid, a.ip, mac, NowMs())) {
+        Reply(m, -ENOSPC, "neighbour table full");
+        return;
+      }
+      Reply(m, 0);
+      return;
+    }
+    case Type::kArpDump:
+      FillArp(m, NowMs());
+      return;
+    case Type::kPortDump:
+      FillPorts(m);
+      return;
+    case Type::kCountersReset:
+      __atomic_fetch_add(&ctx_->reset_gen, 1u, __ATOMIC_RELEASE);
+      std::memset(c_, 0, sizeof(uint64_t) * shm::kNumCounters);
+      for (const PortInfo& p : ctx_->ports) rte_eth_stats_reset(p.port_id);
+      Reply(m, 0);
+      return;
+    default:
+      Reply(m, -EOPNOTSUPP, "unknown request type %u", static_cast<unsigned>(m->type));
+      return;
+  }
+}
+
+void Main::Punt(rte_mbuf* m, uint64_t now_ms) {
+  // Token bucket: 100 events/s, bursts of 100, so a flood to our address cannot swamp
+  // the control process.
+  uint64_t add = (now_ms - punt_last_ms_) / 10;
+  if (add) {
+    punt_tokens_ = std::min<uint64_t>(100, punt_tokens_ + add);
+    punt_last_ms_ = now_ms;
+  }
+  c_[shm::kCtr_drop_unhandled_local]++;
+  if (punt_tokens_ == 0) {
+    c_[shm::kCtr_drop_punt_ratelimit]++;
+    return;
+  }
+  --punt_tokens_;
+  Message* e = NewEvent(Type::kEvtPunt);
+  if (e == nullptr) return;
+  auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, sizeof(rte_ether_hdr));
+  msg::PuntEvent& p = e->body.punt;
+  p.port = CfgIndex(m->port);
+  p.src = rte_be_to_cpu_32(ip->src_addr);
+  p.dst = rte_be_to_cpu_32(ip->dst_addr);
+  p.proto = ip->next_proto_id;
+  uint32_t len = rte_pktmbuf_data_len(m) - sizeof(rte_ether_hdr);
+  p.len = static_cast<uint16_t>(std::min<uint32_t>(len, sizeof p.data));
+  std::memcpy(p.data, ip, p.len);
+  PostEvent(e);
+}
+
+void Main::HandleSlow(rte_mbuf* m, uint64_t now_ms) {
+  SlowMeta* meta = Meta(m, ctx_->meta_off);
+  switch (meta->kind) {
+    case kSlowMiss:
+      neigh_.OnMiss(m->port, meta->nexthop, m, now_ms);
+      return;  // the table owns the mbuf now
+    case kSlowArp: {
+      auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+      auto* a = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+      uint32_t sip = rte_be_to_cpu_32(a->arp_data.arp_sip);
+      uint32_t tip = rte_be_to_cpu_32(a->arp_data.arp_tip);
+      Mac mac;
+      std::memcpy(mac.data(), a->arp_data.arp_sha.addr_bytes, 6);
+      // RFC 826: update a known sender; add an unknown one only if it asked for us.
+      neigh_.OnArp(m->port, sip, mac, rt_.IsLocal(tip), now_ms);
+      break;
+    }
+    case kSlowPunt:
+      Punt(m, now_ms);
+      break;
+    default:
+      break;
+  }
+  rte_pktmbuf_free(m);
+}
+
+void Main::PollLinks(bool initial) {
+  for (PortInfo& p : ctx_->ports) {
+    rte_eth_link l{};
+    if (rte_eth_link_get_nowait(p.port_id, &l) != 0) continue;
+    bool up = l.link_status == RTE_ETH_LINK_UP;
+    if (!initial && up == p.link_up && l.link_speed == p.speed) continue;
+    p.link_up = up;
+    p.speed = l.link_speed;
+    std::fprintf(stderr, "arsec-dataplane: port %s link %s\n", p.name.c_str(),
+                 up ? "up" : "down");
+    Message* e = NewEvent(Type::kEvtLink);
+    if (e == nullptr) continue;
+    e->body.link.port = CfgIndex(p.port_id);
+    e->body.link.up = up;
+    e->body.link.speed_mbps = p.speed;
+    PostEvent(e);
+  }
+}
+
+void Main::Run() {
+  constexpr unsigned kBurst = 32;
+  void* objs[kBurst];
+  uint64_t next_tick = 0, next_link = 0;
+  PollLinks(true);
+  while (!__atomic_load_n(&ctx_->quit, __ATOMIC_RELAXED)) {
+    bool busy = false;
+    unsigned n = rte_ring_sc_dequeue_burst(ctx_->req, objs, kBurst, nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+      auto* m = static_cast<Message*>(objs[i]);
+      HandleRequest(m);
+      if (rte_ring_sp_enqueue(ctx_->rep, m) != 0) {
+        c_[shm::kCtr_drop_event_full]++;
+        rte_mempool_put(ctx_->msg_pool, m);
+      }
+    }
+    busy |= n > 0;
+    uint64_t now = NowMs();
+    n = rte_ring_sc_dequeue_burst(ctx_->slow, objs, kBurst, nullptr);
+    for (unsigned i = 0; i < n; ++i) HandleSlow(static_cast<rte_mbuf*>(objs[i]), now);
+    busy |= n > 0;
+    if (now >= next_tick) {
+      neigh_.Tick(now);
+      ctx_->fib->Reclaim();
+      next_tick = now + 10;
+    }
+    if (now >= next_link) {
+      PollLinks(false);
+      next_link = now + 500;
+    }
+    // The main lcore shares its core with arsec-control and the OS; the slow path can
+    // afford 100 us of latency.
+    if (!busy) usleep(100);
+  }
+  neigh_.Clear();
+}
+
+}  // namespace
+
+void MainLoop(Context* ctx) {
+  Main m(ctx);
+  m.Run();
+}
+
+}  // namespace arsec::dp

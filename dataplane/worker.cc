@@ -1,0 +1,463 @@
+// The worker lcore: a poll-mode, run-to-completion IPv4 router over bursts.
+//
+// Per burst: validate L2/L3 and sort packets (IPv4 on, ARP answered or handed to the
+// main lcore, the rest dropped by reason) -> one bulk LPM lookup -> local delivery (ICMP
+// echo answered in place, other traffic punted) or forwarding checks (TTL, MTU) with an
+// RFC 1624 TTL/checksum update -> one bulk neighbour-hash lookup -> MAC rewrite into
+// per-port tx buffers. Neighbour misses go to the main lcore, which resolves and sends.
+//
+// The packet path allocates nothing but mbufs (for generated ICMP/ARP), takes no lock,
+// makes no syscall and logs nothing. Counters are this worker's own block. Each pass of
+// the loop ends with an RCU quiescent-state report, which is what lets the main lcore
+// free old FIB/neighbour data.
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_lpm.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+
+#include <sched.h>
+
+#include "dataplane/dp.h"
+#include "dataplane/pkt.h"
+
+namespace arsec::dp {
+namespace {
+
+// The neighbour hash stores a MAC as the low 48 bits of its data word; the MAC rewrite
+// below stores that word as bytes.
+static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN);
+
+using shm::WorkerStats;
+
+struct Worker {
+  Context* ctx;
+  unsigned idx;
+  uint16_t queue;
+  WorkerStats* st;
+  uint64_t* c;  // st->counters
+  rte_eth_dev_tx_buffer* txb[RTE_MAX_ETHPORTS];
+  uint32_t reset_seen;
+  // ICMP error rate limit (RFC 1812 4.3.2.8): a token bucket refilled from the TSC.
+  uint64_t icmp_tokens;
+  uint64_t icmp_last_tsc;
+  uint64_t icmp_tsc_per_token;
+};
+
+constexpr uint64_t kIcmpBurst = 100;
+constexpr unsigned kIdleYieldAfter = 256;
+constexpr uint64_t kIcmpPerSecond = 1000;
+
+void TxDropped(rte_mbuf** pkts, uint16_t unsent, void* userdata) {
+  auto* c = static_cast<uint64_t*>(userdata);
+  c[shm::kCtr_drop_tx_full] += unsent;
+  rte_pktmbuf_free_bulk(pkts, unsent);
+}
+
+inline void Tx(Worker& w, uint16_t port, rte_mbuf* m) {
+  w.c[shm::kCtr_tx_packets] += rte_eth_tx_buffer(port, w.queue, w.txb[port], m);
+}
+
+inline bool IcmpAllowed(Worker& w) {
+  if (w.icmp_tokens == 0) {
+    uint64_t now = rte_rdtsc();
+    uint64_t add = (now - w.icmp_last_tsc) / w.icmp_tsc_per_token;
+    if (add == 0) return false;
+    w.icmp_tokens = add > kIcmpBurst ? kIcmpBurst : add;
+    w.icmp_last_tsc = now;
+  }
+  --w.icmp_tokens;
+  return true;
+}
+
+// Sends an ICMP error about `m` back out of the port it came in on; `m` is not freed.
+void IcmpError(Worker& w, rte_mbuf* m, uint8_t type, uint8_t code, uint32_t extra) {
+  Context* ctx = w.ctx;
+  if (!IcmpAllowed(w)) {
+    w.c[shm::kCtr_drop_icmp_ratelimit]++;
+    return;
+  }
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+  // Never answer an ICMP error with an error, nor a non-first fragment (RFC 1812 4.3.2.7).
+  if (ip->next_proto_id == IPPROTO_ICMP) {
+    auto* ic = reinterpret_cast<rte_icmp_hdr*>(reinterpret_cast<uint8_t*>(ip) +
+                                               (ip->version_ihl & 0xf) * 4);
+    uint8_t t = ic->icmp_type;
+    if (t != RTE_IP_ICMP_ECHO_REQUEST && t != RTE_IP_ICMP_ECHO_REPLY && t != 13 && t != 14) {
+      return;
+    }
+  }
+  if ((rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) != 0) return;
+  uint16_t in = m->port;
+  uint32_t src = __atomic_load_n(&ctx->port_src[in], __ATOMIC_RELAXED);
+  if (src == 0) src = __atomic_load_n(&ctx->router_id, __ATOMIC_RELAXED);
+  if (src == 0) return;
+  uint32_t avail = rte_pktmbuf_data_len(m) - sizeof(rte_ether_hdr);
+  rte_mbuf* e = MakeIcmpError(ctx->pool, eth, ip, avail, ctx->port_mac[in], src, type, code,
+                              extra);
+  if (unlikely(e == nullptr)) {
+    w.c[shm::kCtr_drop_no_mbuf]++;
+    return;
+  }
+  w.c[shm::kCtr_icmp_errors_sent]++;
+  Tx(w, in, e);
+}
+
+inline void ToSlow(Worker& w, rte_mbuf* m, uint8_t kind, uint32_t nexthop) {
+  SlowMeta* meta = Meta(m, w.ctx->meta_off);
+  meta->kind = kind;
+  meta->nexthop = nexthop;
+  if (unlikely(rte_ring_mp_enqueue(w.ctx->slow, m) != 0)) {
+    w.c[shm::kCtr_drop_punt_full]++;
+    rte_pktmbuf_free(m);
+  }
+}
+
+// ARP: answer requests for our own addresses here; give the main lcore whatever can
+// teach it a neighbour (replies, and requests aimed at us).
+void HandleArp(Worker& w, rte_mbuf* m) {
+  Context* ctx = w.ctx;
+  w.c[shm::kCtr_arp_in]++;
+  if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)) {
+    w.c[shm::kCtr_drop_bad_arp]++;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  auto* a = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+  uint16_t op = rte_be_to_cpu_16(a->arp_opcode);
+  if (a->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+      a->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+      a->arp_hlen != RTE_ETHER_ADDR_LEN || a->arp_plen != 4 ||
+      (op != RTE_ARP_OP_REQUEST && op != RTE_ARP_OP_REPLY) ||
+      !rte_is_unicast_ether_addr(&a->arp_data.arp_sha)) {
+    w.c[shm::kCtr_drop_bad_arp]++;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  uint32_t tip = rte_be_to_cpu_32(a->arp_data.arp_tip);
+  uint32_t sip = rte_be_to_cpu_32(a->arp_data.arp_sip);
+  uint32_t hop = 0;
+  bool for_us = false;
+  if (rte_lpm_lookup(ctx->fib->lpm(), tip, &hop) == 0) {
+    const NhEntry& nh = ctx->fib->nh_table()[hop];
+    for_us = nh.type == static_cast<uint8_t>(NhType::kLocal);
+  }
+  if (!for_us && sip != tip) {  // foreign ARP (not gratuitous): nothing for us
+    w.c[shm::kCtr_drop_bad_arp]++;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  uint16_t in = m->port;
+  if (op == RTE_ARP_OP_REQUEST && for_us && sip != 0) {
+    rte_mbuf* r = MakeArp(ctx->pool, RTE_ARP_OP_REPLY, a->arp_data.arp_sha, ctx->port_mac[in],
+                          tip, a->arp_data.arp_sha, sip);
+    if (likely(r != nullptr)) {
+      w.c[shm::kCtr_arp_replies_sent]++;
+      Tx(w, in, r);
+    } else {
+      w.c[shm::kCtr_drop_no_mbuf]++;
+    }
+  }
+  if (sip == 0) {  // an address probe (RFC 5227) teaches nothing
+    rte_pktmbuf_free(m);
+    return;
+  }
+  w.c[shm::kCtr_punted]++;
+  ToSlow(w, m, kSlowArp, 0);
+}
+
+// A packet to one of our addresses.
+void Local(Worker& w, rte_mbuf* m, rte_ipv4_hdr* ip) {
+  w.c[shm::kCtr_local_in]++;
+  if ((ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) !=
+      0) {
+    w.c[shm::kCtr_drop_fragment_local]++;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
+  uint32_t ip_len = rte_be_to_cpu_16(ip->total_length);
+  if (ip->next_proto_id == IPPROTO_ICMP && ip_len >= ihl + sizeof(rte_icmp_hdr)) {
+    auto* ic = reinterpret_cast<rte_icmp_hdr*>(reinterpret_cast<uint8_t*>(ip) + ihl);
+    if (ic->icmp_type == RTE_IP_ICMP_ECHO_REQUEST && ic->icmp_code == 0) {
+      // Echo reply in place: the request's payload is the reply's.
+      uint16_t old_w = *reinterpret_cast<uint16_t*>(ic);
+      ic->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+      ic->icmp_cksum = CksumAdjust(ic->icmp_cksum, old_w, *reinterpret_cast<uint16_t*>(ic));
+      rte_be32_t s = ip->src_addr;
+      ip->src_addr = ip->dst_addr;
+      ip->dst_addr = s;
+      ip->time_to_live = 64;
+      ip->hdr_checksum = 0;
+      ip->hdr_checksum = rte_ipv4_cksum(ip);
+      auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+      eth->dst_addr = eth->src_addr;
+      eth->src_addr = w.ctx->port_mac[m->port];
+      w.c[shm::kCtr_icmp_echo_replies]++;
+      Tx(w, m->port, m);
+      return;
+    }
+  }
+  // Anything else (IKE, later) belongs to the control plane: the main lcore turns it into
+  // a rate-limited punt event.
+  w.c[shm::kCtr_punted]++;
+  ToSlow(w, m, kSlowPunt, 0);
+}
+
+// Frees `m` and counts why.
+inline void Drop(Worker& w, rte_mbuf* m, shm::Counter why) {
+  w.c[why]++;
+  rte_pktmbuf_free(m);
+}
+
+// Stage 1: L2/L3 validation. Returns true when `m` is a good IPv4 packet for routing.
+inline bool Validate(Worker& w, rte_mbuf* m, uint32_t* dst) {
+  Context* ctx = w.ctx;
+  uint32_t dlen = rte_pktmbuf_data_len(m);
+  if (unlikely(dlen < sizeof(rte_ether_hdr))) {
+    Drop(w, m, shm::kCtr_drop_runt);
+    return false;
+  }
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  if (unlikely(!rte_is_same_ether_addr(&eth->dst_addr, &ctx->port_mac[m->port]) &&
+               !rte_is_multicast_ether_addr(&eth->dst_addr))) {
+    Drop(w, m, shm::kCtr_drop_other_host);
+    return false;
+  }
+  if (unlikely(eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))) {
+    if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+      HandleArp(w, m);
+    } else {
+      Drop(w, m, shm::kCtr_drop_not_ip);
+    }
+    return false;
+  }
+  if (unlikely(dlen < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr))) {
+    Drop(w, m, shm::kCtr_drop_runt);
+    return false;
+  }
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+  uint8_t vhl = ip->version_ihl;
+  if (unlikely((vhl >> 4) != 4)) {
+    Drop(w, m, shm::kCtr_drop_bad_version);
+    return false;
+  }
+  uint32_t ihl = (vhl & 0xf) * 4u;
+  uint32_t avail = dlen - sizeof(rte_ether_hdr);
+  if (unlikely(ihl < sizeof(rte_ipv4_hdr) || ihl > avail)) {
+    Drop(w, m, shm::kCtr_drop_bad_hlen);
+    return false;
+  }
+  uint32_t tlen = rte_be_to_cpu_16(ip->total_length);
+  if (unlikely(tlen < ihl || tlen > avail || m->nb_segs != 1)) {
+    Drop(w, m, shm::kCtr_drop_bad_len);
+    return false;
+  }
+  // A correct header sums to 0xffff, so the folded complement is zero.
+  if (unlikely(!Ipv4CksumOk(ip, vhl & 0xf))) {
+    Drop(w, m, shm::kCtr_drop_bad_cksum);
+    return false;
+  }
+  if (unlikely(IsMartianSrc(rte_be_to_cpu_32(ip->src_addr)))) {
+    Drop(w, m, shm::kCtr_drop_bad_src);
+    return false;
+  }
+  uint32_t d = rte_be_to_cpu_32(ip->dst_addr);
+  if (unlikely(IsMartianDst(d))) {
+    Drop(w, m, shm::kCtr_drop_martian_dst);
+    return false;
+  }
+  if (unlikely(tlen < avail)) rte_pktmbuf_trim(m, static_cast<uint16_t>(avail - tlen));  // padding
+  *dst = d;
+  return true;
+}
+
+void ProcessChunk(Worker& w, rte_mbuf** pkts, unsigned n) {
+  Context* ctx = w.ctx;
+  uint64_t* c = w.c;
+  rte_mbuf* ip4[kChunk];
+  uint32_t dst[kChunk];
+  uint32_t hop[kChunk];
+  unsigned k = 0;
+
+  for (unsigned i = 0; i < n && i < 4; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+  for (unsigned i = 0; i < n; ++i) {
+    if (i + 4 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void*));
+    if (Validate(w, pkts[i], &dst[k])) ip4[k++] = pkts[i];
+  }
+  if (k == 0) return;
+
+  rte_lpm_lookup_bulk(ctx->fib->lpm(), dst, hop, k);
+  const NhEntry* nht = ctx->fib->nh_table();
+  uint32_t def = __atomic_load_n(ctx->fib->default_nh(), __ATOMIC_ACQUIRE);
+
+  rte_mbuf* fwd[kChunk];
+  uint64_t keys[kChunk];
+  const void* keyp[kChunk];
+  uint16_t outp[kChunk];
+  unsigned f = 0;
+  for (unsigned i = 0; i < k; ++i) {
+    rte_mbuf* m = ip4[i];
+    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, sizeof(rte_ether_hdr));
+    uint32_t idx = (hop[i] & RTE_LPM_LOOKUP_SUCCESS) ? (hop[i] & 0x00ffffff) : def;
+    if (unlikely(idx == 0)) {
+      IcmpError(w, m, kIcmpDestUnreach, 0 /* net unreachable */, 0);
+      Drop(w, m, shm::kCtr_drop_no_route);
+      continue;
+    }
+    NhEntry nh = nht[idx];
+    if (unlikely(nh.type == static_cast<uint8_t>(NhType::kLocal))) {
+      Local(w, m, ip);
+      continue;
+    }
+    if (unlikely(ip->time_to_live <= 1)) {
+      IcmpError(w, m, kIcmpTimeExceeded, 0 /* in transit */, 0);
+      Drop(w, m, shm::kCtr_drop_ttl);
+      continue;
+    }
+    if (unlikely(rte_be_to_cpu_16(ip->total_length) > ctx->port_mtu[nh.port])) {
+      if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) {
+        IcmpError(w, m, kIcmpDestUnreach, 4 /* fragmentation needed */,
+                  ctx->port_mtu[nh.port]);
+      }
+      Drop(w, m, shm::kCtr_drop_too_big);
+      continue;
+    }
+    DecrementTtl(ip);
+    keys[f] = NeighKey(nh.port, nh.gw ? nh.gw : dst[i]);
+    outp[f] = nh.port;
+    fwd[f++] = m;
+  }
+  if (f == 0) return;
+
+  // Bursts usually go to a handful of next hops: look each distinct run up once.
+  uint8_t slot[kChunk];
+  unsigned u = 0;
+  for (unsigned i = 0; i < f; ++i) {
+    if (u == 0 || keys[i] != *static_cast<const uint64_t*>(keyp[u - 1])) keyp[u++] = &keys[i];
+    slot[i] = static_cast<uint8_t>(u - 1);
+  }
+  uint64_t hit = 0;
+  void* data[kChunk];
+  rte_hash_lookup_bulk_data(ctx->neigh, keyp, u, &hit, data);
+  for (unsigned i = 0; i < f; ++i) {
+    rte_mbuf* m = fwd[i];
+    uint16_t port = outp[i];
+    unsigned sl = slot[i];
+    if (likely(hit & (1ull << sl))) {
+      // Both MACs in two stores: next hop's 6 bytes + our first 2, then our last 4.
+      auto* eth = rte_pktmbuf_mtod(m, uint8_t*);
+      const uint8_t* src = ctx->port_mac[port].addr_bytes;
+      uint16_t src_lo;
+      uint32_t src_hi;
+      std::memcpy(&src_lo, src, 2);
+      std::memcpy(&src_hi, src + 2, 4);
+      uint64_t w0 = (reinterpret_cast<uintptr_t>(data[sl]) & 0xffffffffffffull) |
+                    (uint64_t{src_lo} << 48);
+      std::memcpy(eth, &w0, 8);
+      std::memcpy(eth + 8, &src_hi, 4);
+      c[shm::kCtr_forwarded]++;
+      Tx(w, port, m);
+    } else {
+      c[shm::kCtr_neigh_miss]++;
+      m->port = port;  // the slow path needs the egress port, not the ingress one
+      ToSlow(w, m, kSlowMiss, static_cast<uint32_t>(keys[i]));
+    }
+  }
+}
+
+}  // namespace
+
+int WorkerMain(void* arg) {
+  Context* ctx = g_ctx;
+  Worker w{};
+  w.ctx = ctx;
+  w.idx = static_cast<unsigned>(reinterpret_cast<uintptr_t>(arg));
+  w.queue = static_cast<uint16_t>(w.idx);
+  w.st = &ctx->stats->worker[w.idx];
+  w.c = w.st->counters;
+  w.st->lcore = rte_lcore_id();
+  w.icmp_tokens = kIcmpBurst;
+  w.icmp_last_tsc = rte_rdtsc();
+  w.icmp_tsc_per_token = rte_get_tsc_hz() / kIcmpPerSecond;
+  w.reset_seen = __atomic_load_n(&ctx->reset_gen, __ATOMIC_ACQUIRE);
+  for (unsigned p = 0; p < ctx->n_ports; ++p) {
+    uint16_t pid = ctx->port_ids[p];
+    w.txb[pid] = static_cast<rte_eth_dev_tx_buffer*>(rte_zmalloc_socket(
+        "arsec_txb", RTE_ETH_TX_BUFFER_SIZE(ctx->burst), 0, rte_eth_dev_socket_id(pid)));
+    if (w.txb[pid] == nullptr) return -1;
+    rte_eth_tx_buffer_init(w.txb[pid], ctx->burst);
+    rte_eth_tx_buffer_set_err_callback(w.txb[pid], TxDropped, w.c);
+  }
+  rte_rcu_qsbr_thread_register(ctx->rcu, w.idx);
+  rte_rcu_qsbr_thread_online(ctx->rcu, w.idx);
+  __atomic_store_n(&w.st->active, 1u, __ATOMIC_RELEASE);
+
+  const unsigned burst = ctx->burst;
+  const unsigned n_ports = ctx->n_ports;
+  const bool drains_handoff = w.idx == 0;
+  rte_mbuf* pkts[256];
+  unsigned idle_streak = 0;
+
+  while (!__atomic_load_n(&ctx->quit, __ATOMIC_RELAXED)) {
+    uint64_t t0 = rte_rdtsc();
+    unsigned total = 0;
+    for (unsigned p = 0; p < n_ports; ++p) {
+      uint16_t pid = ctx->port_ids[p];
+      uint16_t n = rte_eth_rx_burst(pid, w.queue, pkts, static_cast<uint16_t>(burst));
+      if (n == 0) continue;
+      total += n;
+      for (unsigned off = 0; off < n; off += kChunk) {
+        unsigned cn = n - off < kChunk ? n - off : kChunk;
+        ProcessChunk(w, pkts + off, cn);
+      }
+    }
+    if (drains_handoff) {
+      // Frames the main lcore made (ARP requests, resolved queues) leave through worker 0,
+      // so no port needs a transmit queue for the main lcore.
+      unsigned h = rte_ring_sc_dequeue_burst(ctx->handoff, reinterpret_cast<void**>(pkts),
+                                             burst, nullptr);
+      for (unsigned i = 0; i < h; ++i) Tx(w, pkts[i]->port, pkts[i]);
+    }
+    for (unsigned p = 0; p < n_ports; ++p) {
+      uint16_t pid = ctx->port_ids[p];
+      w.c[shm::kCtr_tx_packets] += rte_eth_tx_buffer_flush(pid, w.queue, w.txb[pid]);
+    }
+    rte_rcu_qsbr_quiescent(ctx->rcu, w.idx);
+    if (total) {
+      idle_streak = 0;
+      w.c[shm::kCtr_rx_packets] += total;
+      w.st->busy_cycles += rte_rdtsc() - t0;
+      w.st->busy_polls++;
+      w.st->vectors += total;
+    } else {
+      w.st->idle_polls++;
+      // An idle worker lets other threads pinned to its core run (test machines and
+      // small appliances share cores); under load the streak never builds up, so the
+      // packet path makes no syscall.
+      if (++idle_streak >= kIdleYieldAfter) sched_yield();
+    }
+    uint32_t g = __atomic_load_n(&ctx->reset_gen, __ATOMIC_RELAXED);
+    if (unlikely(g != w.reset_seen)) {
+      // Only the owner writes its block, so only the owner zeroes it.
+      w.reset_seen = g;
+      for (unsigned i = 0; i < shm::kNumCounters; ++i) w.c[i] = 0;
+      w.st->busy_cycles = w.st->busy_polls = w.st->idle_polls = w.st->vectors = 0;
+    }
+  }
+  rte_rcu_qsbr_thread_offline(ctx->rcu, w.idx);
+  rte_rcu_qsbr_thread_unregister(ctx->rcu, w.idx);
+  for (unsigned p = 0; p < n_ports; ++p) {
+    uint16_t pid = ctx->port_ids[p];
+    rte_eth_tx_buffer_flush(pid, w.queue, w.txb[pid]);
+    rte_free(w.txb[pid]);
+  }
+  __atomic_store_n(&w.st->active, 0u, __ATOMIC_RELEASE);
+  return 0;
+}
+
+}  // namespace arsec::dp
