@@ -487,12 +487,14 @@ std::vector<CommandSpec> Build() {
                                   "address; 0.0.0.0 makes the interface unnumbered"),
                           NaturalMask("IPADDRESS",
                                       "netmask; default the natural class mask of IPADDRESS")},
+               .module = Module::kIp,
                .help = "Add an IP address to an interface"});
   t.push_back({.id = CommandId::kDeleteIpInterface,
                .words = {"DELETE", "IP", "INTERFACE"},
                .object_value = OV::kRequired,
                .object = Interface(true, "interface"),
                .params = {Address("IPADDRESS", true, "the address to remove")},
+               .module = Module::kIp,
                .help = "Remove an IP address from an interface"});
   t.push_back({.id = CommandId::kAddIpRoute,
                .words = {"ADD", "IP", "ROUTE"},
@@ -504,6 +506,7 @@ std::vector<CommandSpec> Build() {
                                   "next-hop router; 0.0.0.0 for a point-to-point interface"),
                           {.name = "METRIC", .type = VT::kUint, .min = 1, .max = 16,
                            .default_value = "1", .help = "route metric, 1..16"}},
+               .module = Module::kIp,
                .help = "Add a static route"});
   t.push_back({.id = CommandId::kDeleteIpRoute,
                .words = {"DELETE", "IP", "ROUTE"},
@@ -512,26 +515,31 @@ std::vector<CommandSpec> Build() {
                .params = {NaturalMask("ROUTE", "netmask; default the natural class mask of ROUTE"),
                           Interface(false, "only the route by this interface"),
                           Address("NEXTHOP", false, "only the route by this next hop")},
+               .module = Module::kIp,
                .help = "Delete a static route"});
   t.push_back({.id = CommandId::kShowIpInterface,
                .words = {"SHOW", "IP", "INTERFACE"},
                .object_value = OV::kOptional,
                .object = Interface(false, "only this interface"),
                .privilege = Privilege::kUser,
+               .module = Module::kIp,
                .help = "Show IP interfaces and their addresses"});
   t.push_back({.id = CommandId::kShowIpRoute,
                .words = {"SHOW", "IP", "ROUTE"},
                .privilege = Privilege::kUser,
+               .module = Module::kIp,
                .help = "Show the routing table"});
   t.push_back({.id = CommandId::kShowIpArp,
                .words = {"SHOW", "IP", "ARP"},
                .privilege = Privilege::kUser,
+               .module = Module::kIp,
                .help = "Show the ARP (neighbour) table"});
   t.push_back({.id = CommandId::kEnableIp,
                .words = {"ENABLE", "IP"},
                .params = {Flag("REMOTEASSIGN",
                                "accept an address assigned by the peer (PPP); accepted for "
                                "compatibility")},
+               .module = Module::kIp,
                .help = "Enable the IP module (always on; accepted so AR scripts replay)"});
 
   // ---- Dataplane ----
@@ -541,10 +549,12 @@ std::vector<CommandSpec> Build() {
                           Flag("COUNTERS", "per-worker counters and drops by reason"),
                           Flag("RUNTIME", "per-worker packets, busy cycles, cycles per packet")},
                .privilege = Privilege::kUser,
+               .module = Module::kDataplane,
                .mutually_exclusive = {{"PORTS", "COUNTERS", "RUNTIME"}},
                .help = "Show the dataplane: summary, ports, counters or runtime"});
   t.push_back({.id = CommandId::kResetDataplane,
                .words = {"RESET", "DATAPLANE", "COUNTERS"},
+               .module = Module::kDataplane,
                .help = "Zero the dataplane counters"});
 
   // ---- Users ----
@@ -554,23 +564,27 @@ std::vector<CommandSpec> Build() {
                .object = UserName(),
                .params = {Password(true), PrivilegeParam("USER"), LoginParam("TRUE"),
                           Description()},
+               .module = Module::kUser,
                .help = "Add a user"});
   t.push_back({.id = CommandId::kDeleteUser,
                .words = {"DELETE", "USER"},
                .object_value = OV::kRequired,
                .object = UserName(),
+               .module = Module::kUser,
                .help = "Delete a user"});
   t.push_back({.id = CommandId::kSetUser,
                .words = {"SET", "USER"},
                .object_value = OV::kRequired,
                .object = UserName(),
                .params = {Password(false), PrivilegeParam(""), LoginParam(""), Description()},
+               .module = Module::kUser,
                .one_required = {{"PASSWORD", "PRIVILEGE", "LOGIN", "DESCRIPTION"}},
                .help = "Change a user's password, privilege, login or description"});
   t.push_back({.id = CommandId::kShowUser,
                .words = {"SHOW", "USER"},
                .object_value = OV::kOptional,
                .object = UserName(),
+               .module = Module::kUser,
                .help = "Show users (never their passwords)"});
 
   // ---- Configuration files ----
@@ -578,11 +592,13 @@ std::vector<CommandSpec> Build() {
                .words = {"CREATE", "CONFIG"},
                .object_value = OV::kRequired,
                .object = FileName("file name, e.g. ipsecvpn.cfg"),
+               .module = Module::kConfig,
                .help = "Save the running configuration as a command script"});
   t.push_back({.id = CommandId::kSetConfig,
                .words = {"SET", "CONFIG"},
                .object_value = OV::kRequired,
                .object = FileName("file name, or NONE to boot with no configuration"),
+               .module = Module::kConfig,
                .help = "Choose the configuration replayed at boot"});
   t.push_back({.id = CommandId::kShowConfig,
                .words = {"SHOW", "CONFIG"},
@@ -590,6 +606,7 @@ std::vector<CommandSpec> Build() {
                            .keywords = {"IP", "IPSEC", "ISAKMP", "USER", "ENCO", "SYSTEM"},
                            .value_optional = true,
                            .help = "the running configuration as commands, all or one module"}},
+               .module = Module::kConfig,
                .help = "Show the boot configuration file, or the running configuration"});
   t.push_back({.id = CommandId::kShowLog,
                .words = {"SHOW", "LOG"},
@@ -597,6 +614,7 @@ std::vector<CommandSpec> Build() {
                            .help = "only this module (ISAK, IPSE, IP, USER, ...)"},
                           {.name = "TYPE", .type = VT::kName, .min = 1, .max = 8,
                            .help = "only this type (IKMP, IPSC, ...)"}},
+               .module = Module::kLog,
                .help = "Show the log"});
 
   // ---- Session ----
@@ -605,18 +623,22 @@ std::vector<CommandSpec> Build() {
                .object_value = OV::kOptional,
                .object = UserName(),
                .privilege = Privilege::kUser,
+               .module = Module::kUser,
                .help = "Log in as another user"});
   t.push_back({.id = CommandId::kLogoff,
                .words = {"LOGOFF"},
                .privilege = Privilege::kUser,
+               .module = Module::kUser,
                .help = "End the session"});
   t.push_back({.id = CommandId::kLogoff,
                .words = {"LOGOUT"},
                .privilege = Privilege::kUser,
+               .module = Module::kUser,
                .help = "End the session"});
   t.push_back({.id = CommandId::kHelp,
                .words = {"HELP"},
                .privilege = Privilege::kUser,
+               .module = Module::kLang,
                .help = "List the commands"});
 
   AddIpsec(t);

@@ -179,7 +179,7 @@ TEST(Words, AmbiguityNamesTheCandidates) {
   EXPECT_EQ(Err("S IP ROUTE"), "Error (300002): \"S\" is ambiguous: it could be SHOW, SET.");
   EXPECT_EQ(Err("LOGO"), "Error (300002): \"LOGO\" is ambiguous: it could be LOGOFF, LOGOUT.");
   EXPECT_EQ(Err("ADD IP INT=eth0 IP=1.2.3.4 M=255.0.0.0 X"),
-            "Error (300005): Parameter \"X\" is not valid for this command.");
+            "Error (305005): Parameter \"X\" is not valid for this command.");
 }
 
 TEST(Words, UnknownAndIncomplete) {
@@ -191,8 +191,8 @@ TEST(Words, UnknownAndIncomplete) {
 }
 
 TEST(Words, ObjectValues) {
-  EXPECT_EQ(Err("ADD USER"), "Error (300008): Parameter \"USER\" requires a value.");
-  EXPECT_EQ(Err("ADD USER= PASS=x"), "Error (300008): Parameter \"USER\" requires a value.");
+  EXPECT_EQ(Err("ADD USER"), "Error (307008): Parameter \"USER\" requires a value.");
+  EXPECT_EQ(Err("ADD USER= PASS=x"), "Error (307008): Parameter \"USER\" requires a value.");
   EXPECT_EQ(Err("ADD IP=1.2.3.4 INT=eth0"), "Error (300009): Parameter \"IP\" does not take a value.");
   EXPECT_EQ(Err("SHOW IP ROUTE=1.2.3.4"), "Error (300009): Parameter \"ROUTE\" does not take a value.");
   EXPECT_FALSE(Ok("SHOW IP INTERFACE").object.has_value());
@@ -205,58 +205,58 @@ TEST(Words, ObjectValues) {
 
 TEST(Params, EveryErrorNamesTheParameter) {
   EXPECT_EQ(Err("ADD IP INT=eth0 IP=1.2.3.4 COLOUR=red"),
-            "Error (300005): Parameter \"COLOUR\" is not valid for this command.");
-  EXPECT_EQ(Err("ADD IP INT=eth0"), "Error (300006): Required parameter \"IPADDRESS\" is missing.");
+            "Error (305005): Parameter \"COLOUR\" is not valid for this command.");
+  EXPECT_EQ(Err("ADD IP INT=eth0"), "Error (305006): Required parameter \"IPADDRESS\" is missing.");
   EXPECT_EQ(Err("ADD IP ROUTE=10.0.0.0 INT=eth0"),
-            "Error (300006): Required parameter \"NEXTHOP\" is missing.");
+            "Error (305006): Required parameter \"NEXTHOP\" is missing.");
   EXPECT_EQ(Err("ADD IP INT=eth0 IP=1.2.3.4 IPADDRESS=1.2.3.5"),
-            "Error (300007): Parameter \"IPADDRESS\" is given more than once.");
-  EXPECT_EQ(Err("ADD IP INT=eth0 IP"), "Error (300008): Parameter \"IPADDRESS\" requires a value.");
-  EXPECT_EQ(Err("ADD IP INT=eth0 IP="), "Error (300008): Parameter \"IPADDRESS\" requires a value.");
+            "Error (305007): Parameter \"IPADDRESS\" is given more than once.");
+  EXPECT_EQ(Err("ADD IP INT=eth0 IP"), "Error (305008): Parameter \"IPADDRESS\" requires a value.");
+  EXPECT_EQ(Err("ADD IP INT=eth0 IP="), "Error (305008): Parameter \"IPADDRESS\" requires a value.");
   EXPECT_EQ(Err("ENABLE IP REMOTEASSIGN=YES"),
-            "Error (300009): Parameter \"REMOTEASSIGN\" does not take a value.");
+            "Error (305009): Parameter \"REMOTEASSIGN\" does not take a value.");
   EXPECT_EQ(Err("ADD IP ROUTE=10.0.0.0 INT=eth0 NEXT=1.1.1.1 METRIC=17"),
-            "Error (300010): Value of parameter \"METRIC\" is out of range (1..16).");
+            "Error (305010): Value of parameter \"METRIC\" is out of range (1..16).");
   EXPECT_EQ(Err("ADD IP ROUTE=10.0.0.0 INT=eth0 NEXT=1.1.1.1 METRIC=0"),
-            "Error (300010): Value of parameter \"METRIC\" is out of range (1..16).");
+            "Error (305010): Value of parameter \"METRIC\" is out of range (1..16).");
   EXPECT_EQ(Err("ADD IP ROUTE=10.0.0.0 INT=eth0 NEXT=1.1.1.1 METRIC=99999999999999999999999"),
-            "Error (300010): Value of parameter \"METRIC\" is out of range (1..16).");
+            "Error (305010): Value of parameter \"METRIC\" is out of range (1..16).");
   EXPECT_EQ(Err("ADD IP ROUTE=10.0.0.0 INT=eth0 NEXT=1.1.1.1 METRIC=-1"),
-            "Error (300011): Parameter \"METRIC\" must be a decimal number.");
+            "Error (305011): Parameter \"METRIC\" must be a decimal number.");
   EXPECT_EQ(Err("ADD IP INT=eth0 IP=1.2.3"),
-            "Error (300012): Parameter \"IPADDRESS\" is not a valid IP address.");
+            "Error (305012): Parameter \"IPADDRESS\" is not a valid IP address.");
   EXPECT_EQ(Err("ADD IP ROUTE=10.0.0.300 INT=eth0 NEXT=1.1.1.1"),
-            "Error (300012): Parameter \"ROUTE\" is not a valid IP address.");
+            "Error (305012): Parameter \"ROUTE\" is not a valid IP address.");
   EXPECT_EQ(Err("ADD IP INT=eth0 IP=1.2.3.4 MASK=255.0.255.0"),
-            "Error (300013): Parameter \"MASK\" is not a valid mask.");
+            "Error (305013): Parameter \"MASK\" is not a valid mask.");
   EXPECT_EQ(Err("ADD IP INT=eth0 IP=1.2.3.4 MASK=255.255.255"),
-            "Error (300013): Parameter \"MASK\" is not a valid mask.");
+            "Error (305013): Parameter \"MASK\" is not a valid mask.");
   EXPECT_EQ(Err("ADD USER=a PASS=b PRIV=ROOT"),
-            "Error (300014): Value \"ROOT\" is not valid for parameter \"PRIVILEGE\" (one of "
+            "Error (307014): Value \"ROOT\" is not valid for parameter \"PRIVILEGE\" (one of "
             "USER|MANAGER|SECURITYOFFICER).");
   EXPECT_EQ(Err("SHOW CONFIG DYN=I"),
-            "Error (300015): Value \"I\" of parameter \"DYNAMIC\" is ambiguous: it could be IP, IPSEC, ISAKMP.");
+            "Error (311015): Value \"I\" of parameter \"DYNAMIC\" is ambiguous: it could be IP, IPSEC, ISAKMP.");
   EXPECT_EQ(Err("ADD USER=a/b PASS=x"),
-            "Error (300016): Parameter \"USER\" is not a valid name (letters, digits, - _ .).");
+            "Error (307016): Parameter \"USER\" is not a valid name (letters, digits, - _ .).");
   EXPECT_EQ(Err("CREATE CONFIG=../etc/passwd"),
-            "Error (300016): Parameter \"CONFIG\" is not a valid name (letters, digits, - _ .).");
+            "Error (311016): Parameter \"CONFIG\" is not a valid name (letters, digits, - _ .).");
   EXPECT_EQ(Err("ADD USER=a PASS=x DESC=\"" + std::string(64, 'd') + "\""),
-            "Error (300017): Value of parameter \"DESCRIPTION\" is too long (at most 63 characters).");
+            "Error (307017): Value of parameter \"DESCRIPTION\" is too long (at most 63 characters).");
   EXPECT_EQ(Err("ADD USER=a PASS=x LOGIN=MAYBE"),
-            "Error (300018): Parameter \"LOGIN\" must be TRUE or FALSE (YES/NO, ON/OFF).");
+            "Error (307018): Parameter \"LOGIN\" must be TRUE or FALSE (YES/NO, ON/OFF).");
   EXPECT_EQ(Err("ADD IP INT=eth IP=1.2.3.4"),
-            "Error (300024): Parameter \"INTERFACE\" is not a valid interface name (e.g. eth0, vlan1, ppp0-1).");
+            "Error (305024): Parameter \"INTERFACE\" is not a valid interface name (e.g. eth0, vlan1, ppp0-1).");
   EXPECT_EQ(Err("ADD IP INT=ppp0-x IP=1.2.3.4"),
-            "Error (300024): Parameter \"INTERFACE\" is not a valid interface name (e.g. eth0, vlan1, ppp0-1).");
+            "Error (305024): Parameter \"INTERFACE\" is not a valid interface name (e.g. eth0, vlan1, ppp0-1).");
   EXPECT_EQ(Err("ADD USER=a PASS=\"\""),
-            "Error (300028): Value of parameter \"PASSWORD\" is too short (minimum length 1).");
+            "Error (307028): Value of parameter \"PASSWORD\" is too short (minimum length 1).");
   EXPECT_EQ(Err(std::string(kMaxLineLength + 1, 'A')),
             "Error (300025): Command line is too long (at most 4096 characters).");
 }
 
 TEST(Params, AmbiguousParameterPrefix) {
   // PASSWORD and PRIVILEGE both start with P.
-  EXPECT_EQ(Err("ADD USER=a P=x"), "Error (300002): \"P\" is ambiguous: it could be PASSWORD, PRIVILEGE.");
+  EXPECT_EQ(Err("ADD USER=a P=x"), "Error (307002): \"P\" is ambiguous: it could be PASSWORD, PRIVILEGE.");
 }
 
 TEST(Params, AliasIsAnExactSpelling) {
@@ -303,10 +303,10 @@ TEST(Params, MaskDefaultsToTheNaturalClassMask) {
 
 TEST(Params, Rules) {
   EXPECT_EQ(Err("SHOW DATAPLANE PORTS RUNTIME"),
-            "Error (300022): Parameters PORTS, RUNTIME cannot be used together.");
+            "Error (320022): Parameters PORTS, RUNTIME cannot be used together.");
   EXPECT_TRUE(Ok("SHOW DATAPLANE RUNTIME").Has("RUNTIME"));
   EXPECT_EQ(Err("SET USER=bob"),
-            "Error (300023): One of the parameters PASSWORD, PRIVILEGE, LOGIN, DESCRIPTION must be given.");
+            "Error (307023): One of the parameters PASSWORD, PRIVILEGE, LOGIN, DESCRIPTION must be given.");
   EXPECT_EQ(Ok("SET USER=bob PRIV=MANAGER").Get("PRIVILEGE"), "MANAGER");
 }
 
