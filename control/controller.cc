@@ -8,7 +8,6 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "cli/lang/messages.h"
-#include "control/config/user_db.h"
 #include "control/show_format.h"
 
 namespace arsec::control {
@@ -63,6 +62,11 @@ bool IsChange(CommandId id) {
     case CommandId::kDeleteIpInterface:
     case CommandId::kAddIpRoute:
     case CommandId::kDeleteIpRoute:
+    case CommandId::kAddIpArp:
+    case CommandId::kDeleteIpArp:
+    case CommandId::kAddUser:
+    case CommandId::kDeleteUser:
+    case CommandId::kSetUser:
     case CommandId::kEnableIp: return true;
     default: return false;
   }
@@ -71,30 +75,7 @@ bool IsChange(CommandId id) {
 }  // namespace
 
 Controller::Controller(DataplaneClient* dp, LogBuffer* log, ControllerOptions opts)
-    : dp_(dp), log_(log), opts_(std::move(opts)), store_(opts_.config_dir), model_(dp) {
-  const std::string users_path = store_.UsersPath();
-  absl::MutexLock lock(&mu_);
-  model_.set_user_saver([users_path](const std::vector<User>& users) {
-    return SaveUserDb(users_path, users);
-  });
-}
-
-absl::Status Controller::LoadUsers() {
-  auto users = LoadUserDb(store_.UsersPath());
-  absl::MutexLock lock(&mu_);
-  if (users.ok()) {
-    model_.LoadUsers(std::move(*users));
-    log_->Add(3, "USER", "USER", "MSG",
-              absl::StrCat("User database loaded: ", model_.users().size(), " users"));
-    return absl::OkStatus();
-  }
-  if (absl::IsNotFound(users.status())) {
-    model_.LoadUsers(ConfigModel::FactoryUsers());
-    log_->Add(3, "USER", "USER", "MSG", "No user database: factory user manager in effect");
-    return absl::OkStatus();
-  }
-  return users.status();
-}
+    : dp_(dp), log_(log), opts_(std::move(opts)), store_(opts_.config_dir), model_(dp) {}
 
 std::string Controller::BootPath() const {
   if (!opts_.boot_override.empty()) return opts_.boot_override;
@@ -150,6 +131,11 @@ absl::Status Controller::Start() {
                             "generation %u)",
                             hello->dp_pid, hello->n_workers, ports->size(), hello->control_gen));
 
+  if (FileExists(store_.LegacyUsersPath())) {
+    log_->Add(4, "USER", "USER", "WARN",
+              absl::StrCat(store_.LegacyUsersPath(), " is no longer read: users are saved by "
+                           "CREATE CONFIG (ADD USER ... SECRET=); remove the file"));
+  }
   if (absl::Status s = dp_->SyncBegin(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("SyncBegin: ", s.message()));
   }
@@ -230,7 +216,8 @@ ReplayReport Controller::Replay(absl::string_view text, absl::string_view source
 void Controller::SaveSnapshot() {
   if (!snapshot_enabled_) return;
   absl::Status s = MakeDirs(DirName(opts_.snapshot_path));
-  if (s.ok()) s = WriteFileAtomic(opts_.snapshot_path, RunningConfigLocked(), 0640);
+  // 0600: it holds the users' password hashes.
+  if (s.ok()) s = WriteFileAtomic(opts_.snapshot_path, RunningConfigLocked(), 0600);
   if (!s.ok()) {
     log_->Add(4, "CONF", "CONF", "ERR",
               absl::StrCat("Running-config snapshot not written: ", s.message()));
@@ -247,6 +234,7 @@ std::string Controller::RunningConfigLocked() const {
 }
 
 CommandResult Controller::Dispatch(Session& s, const lang::ParsedCommand& cmd, bool replaying) {
+  (void)replaying;  // replay runs the same handlers as a session
   const Module m = cmd.spec->module;  // the table says which module answers
   const std::string object = cmd.object.value_or("");
   auto opt_ip = [&](const char* p) -> std::optional<uint32_t> {
@@ -304,7 +292,28 @@ CommandResult Controller::Dispatch(Session& s, const lang::ParsedCommand& cmd, b
     case CommandId::kShowIpArp: {
       auto arp = dp_->DumpArp();
       if (!arp.ok()) return Fail(m, arp.status());
-      return Shown(FormatArp(*arp, model_.ports()));
+      return Shown(FormatArp(*arp, model_.ports(), model_.static_arp()));
+    }
+    case CommandId::kAddIpArp: {
+      const uint32_t ip = lang::ParseIpv4(object).value_or(0);
+      auto mac = lang::ParseMac(cmd.Get("ETHERNET"));
+      if (!mac) return Fail(m, absl::InvalidArgumentError("ETHERNET is not a valid address"));
+      auto st = model_.AddStaticArp(ip, cmd.Get("INTERFACE"), *mac);
+      if (!st.ok()) return Fail(m, st);
+      log_->Add(3, "IP", "CONF", "MSG",
+                absl::StrCat("Static ARP entry ", IpToString(ip), " ", cmd.Get("ETHERNET"),
+                             " added on ", cmd.Get("INTERFACE")));
+      return Ok(m);
+    }
+    case CommandId::kDeleteIpArp: {
+      const uint32_t ip = lang::ParseIpv4(object).value_or(0);
+      std::optional<std::string> ifname;
+      if (cmd.Has("INTERFACE")) ifname = cmd.Get("INTERFACE");
+      auto st = model_.DeleteStaticArp(ip, ifname);
+      if (!st.ok()) return Fail(m, st);
+      log_->Add(3, "IP", "CONF", "MSG",
+                absl::StrCat("Static ARP entry ", IpToString(ip), " deleted"));
+      return Ok(m);
     }
     case CommandId::kShowDataplane:
       return ShowDataplane(cmd);
@@ -315,14 +324,14 @@ CommandResult Controller::Dispatch(Session& s, const lang::ParsedCommand& cmd, b
       return Ok(m);
     }
     case CommandId::kAddUser: {
-      auto st = model_.AddUser(object, cmd.Get("PASSWORD"),
-                               PrivilegeFromKeyword(cmd.Get("PRIVILEGE")),
-                               cmd.GetBool("LOGIN", true), cmd.Get("DESCRIPTION"));
-      if (!st.ok()) {
-        // Scripts written for the AR carry ADD USER lines; users.db already holds them.
-        if (replaying && absl::IsAlreadyExists(st)) return Ok(m);
-        return Fail(m, st);
-      }
+      const lang::Privilege priv = PrivilegeFromKeyword(cmd.Get("PRIVILEGE"));
+      const bool login = cmd.GetBool("LOGIN", true);
+      auto st = cmd.Has("SECRET")
+                    ? model_.AddUserWithHash(object, cmd.Get("SECRET"), priv, login,
+                                             cmd.Get("DESCRIPTION"))
+                    : model_.AddUser(object, cmd.Get("PASSWORD"), priv, login,
+                                     cmd.Get("DESCRIPTION"));
+      if (!st.ok()) return Fail(m, st);
       log_->Add(3, "USER", "USER", "MSG", absl::StrCat("User ", object, " added by ", s.user));
       return Ok(m);
     }
@@ -333,16 +342,19 @@ CommandResult Controller::Dispatch(Session& s, const lang::ParsedCommand& cmd, b
       return Ok(m);
     }
     case CommandId::kSetUser: {
-      std::optional<std::string> pw, desc;
+      std::optional<std::string> pw, desc, secret;
       std::optional<lang::Privilege> priv;
       std::optional<bool> login;
       if (cmd.Has("PASSWORD")) pw = cmd.Get("PASSWORD");
+      if (cmd.Has("SECRET")) secret = cmd.Get("SECRET");
       if (cmd.Has("DESCRIPTION")) desc = cmd.Get("DESCRIPTION");
       if (cmd.Has("PRIVILEGE")) priv = PrivilegeFromKeyword(cmd.Get("PRIVILEGE"));
       if (cmd.Has("LOGIN")) login = cmd.GetBool("LOGIN");
       auto st = model_.SetUser(object, pw ? std::optional<absl::string_view>(*pw) : std::nullopt,
                                priv, login,
-                               desc ? std::optional<absl::string_view>(*desc) : std::nullopt);
+                               desc ? std::optional<absl::string_view>(*desc) : std::nullopt,
+                               secret ? std::optional<absl::string_view>(*secret)
+                                      : std::nullopt);
       if (!st.ok()) return Fail(m, st);
       log_->Add(3, "USER", "USER", "MSG", absl::StrCat("User ", object, " changed by ", s.user));
       return Ok(m);
@@ -397,9 +409,9 @@ CommandResult Controller::CreateConfig(const lang::ParsedCommand& cmd) {
   const std::string text = absl::StrCat(
       "# arsec configuration, written by CREATE CONFIG on ",
       absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(), absl::LocalTimeZone()), "\n",
-      "# Users are kept in ", store_.UsersPath(), " (hashed passwords).\n",
       model_.Canonical());
-  if (st.ok()) st = WriteFileAtomic(*path, text, 0640);
+  // 0600: the file holds the users' password hashes (never their cleartext).
+  if (st.ok()) st = WriteFileAtomic(*path, text, 0600);
   if (!st.ok()) return Fail(m, absl::InternalError(st.message()));
   log_->Add(3, "CONF", "CONF", "MSG", absl::StrCat("Configuration saved to ", *path));
   return {true, lang::InfoLine(lang::MessageCode(false, m, Msg::kOperationSuccessful),
@@ -444,12 +456,8 @@ CommandResult Controller::ShowConfig(const lang::ParsedCommand& cmd) {
   const std::string module = cmd.Get("DYNAMIC");
   if (module.empty() || module == "IP") return Shown(RunningConfigLocked());
   if (module == "USER") {
-    std::string out = "# users (passwords are stored hashed in users.db and never shown)\n";
-    for (const auto& u : model_.users()) {
-      absl::StrAppend(&out, "# ", u.name, " PRIVILEGE=", PrivilegeName(u.privilege),
-                      " LOGIN=", u.login ? "YES" : "NO", "\n");
-    }
-    return Shown(out);
+    std::string users = model_.CanonicalUsers();
+    return Shown(users.empty() ? "# users: only the factory user manager, unchanged\n" : users);
   }
   return Shown(absl::StrCat("# no ", module, " configuration\n"));
 }

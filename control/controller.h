@@ -2,8 +2,8 @@
 //
 // Controller owns the configuration model under one mutex (CLI sessions, the boot replay
 // and start-up all go through Execute), binds a handler to each lang::CommandId, checks
-// privileges, and keeps the files of persistence.h current: users.db after every user
-// change, the running-config snapshot after every configuration change. It also runs the
+// privileges, and keeps the running-config snapshot current after every configuration
+// change (users included). It also runs the
 // start-up reconcile (Hello, SyncBegin, replay, SyncEnd) described in docs/control.md.
 #pragma once
 
@@ -57,9 +57,6 @@ absl::string_view PromptFor(lang::Privilege p);
 class Controller {
  public:
   Controller(DataplaneClient* dp, LogBuffer* log, ControllerOptions opts);
-
-  // users.db, or the factory user when it does not exist. A corrupt users.db is an error.
-  absl::Status LoadUsers() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Start-up reconcile: Hello, port list, SyncBegin, replay of the snapshot or the boot
   // config, SyncEnd, snapshot. A bad line of the script does not stop it.

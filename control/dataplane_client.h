@@ -38,6 +38,11 @@ class DataplaneClient {
   virtual absl::Status AddRoute(const msg::RouteBody& route) = 0;
   virtual absl::Status DeleteRoute(const msg::RouteBody& route) = 0;
 
+  // Static neighbours (ADD/DELETE IP ARP): kNeighAdd / kNeighDel with ip, mac and port
+  // (the startup config's port index) of body.arp_entry.
+  virtual absl::Status AddNeighbour(const msg::ArpEntry& entry) = 0;
+  virtual absl::Status DeleteNeighbour(const msg::ArpEntry& entry) = 0;
+
   virtual absl::StatusOr<std::vector<msg::ArpEntry>> DumpArp() = 0;
   virtual absl::StatusOr<std::vector<msg::PortEntry>> DumpPorts() = 0;
   virtual absl::Status ResetCounters() = 0;

@@ -40,7 +40,7 @@ void Usage(FILE* out) {
                "  --config FILE       startup config (libconfig), the same file the dataplane reads\n"
                "  --socket PATH       CLI socket (default: control.socket of the startup config)\n"
                "  --boot-config FILE  script replayed at start (wins over SET CONFIG's choice)\n"
-               "  --config-dir DIR    where CREATE/SET CONFIG files, boot.name and users.db live\n"
+               "  --config-dir DIR    where CREATE/SET CONFIG files and boot.name live\n"
                "                      (default: the directory of control.boot_config)\n"
                "  --wait SECONDS      how long to wait for the dataplane (default 30)\n"
                "  --eal-log-level L   EAL --log-level for this process (default lib.eal:warning)\n");
@@ -201,11 +201,6 @@ int main(int argc, char** argv) {
   opts.snapshot_path = absl::StrCat(DirName(socket_path), "/", cfg.file_prefix, ".running.cfg");
   Controller controller(client->get(), &log, opts);
   int rc = 0;
-  if (absl::Status s = controller.LoadUsers(); !s.ok()) {
-    std::fprintf(stderr, "arsec-control: %s\n", std::string(s.message()).c_str());
-    rte_eal_cleanup();
-    return 2;
-  }
   if (absl::Status s = controller.Start(); !s.ok()) {
     std::fprintf(stderr, "arsec-control: reconcile with the dataplane failed: %s\n",
                  std::string(s.message()).c_str());

@@ -166,6 +166,18 @@ absl::Status RingDataplaneClient::DeleteRoute(const msg::RouteBody& route) {
   return Call(req, &rep);
 }
 
+absl::Status RingDataplaneClient::AddNeighbour(const msg::ArpEntry& entry) {
+  msg::Message req = Req(msg::Type::kNeighAdd), rep;
+  req.body.arp_entry = entry;
+  return Call(req, &rep);
+}
+
+absl::Status RingDataplaneClient::DeleteNeighbour(const msg::ArpEntry& entry) {
+  msg::Message req = Req(msg::Type::kNeighDel), rep;
+  req.body.arp_entry = entry;
+  return Call(req, &rep);
+}
+
 absl::StatusOr<std::vector<msg::ArpEntry>> RingDataplaneClient::DumpArp() {
   std::vector<msg::ArpEntry> out;
   uint32_t start = 0;

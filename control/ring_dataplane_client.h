@@ -33,6 +33,8 @@ class RingDataplaneClient final : public DataplaneClient {
   absl::Status DeleteAddress(const msg::AddrBody& addr) override;
   absl::Status AddRoute(const msg::RouteBody& route) override;
   absl::Status DeleteRoute(const msg::RouteBody& route) override;
+  absl::Status AddNeighbour(const msg::ArpEntry& entry) override;
+  absl::Status DeleteNeighbour(const msg::ArpEntry& entry) override;
   absl::StatusOr<std::vector<msg::ArpEntry>> DumpArp() override;
   absl::StatusOr<std::vector<msg::PortEntry>> DumpPorts() override;
   absl::Status ResetCounters() override;

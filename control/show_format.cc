@@ -81,21 +81,27 @@ std::string FormatIpRoutes(const ConfigModel& model) {
 }
 
 std::string FormatArp(const std::vector<msg::ArpEntry>& arp,
-                      const std::map<std::string, uint16_t>& ports) {
+                      const std::map<std::string, uint16_t>& ports,
+                      const std::vector<StaticArp>& statics) {
   static const char* kState[] = {"Incomplete", "Reachable", "Stale", "Failed"};
   std::string out = "ARP Cache\n";
-  out += Rule(78);
-  out += absl::StrFormat("%-10s %-16s %-18s %-11s %8s %8s\n", "Interface", "IP Address",
-                         "Physical Address", "State", "Age(s)", "Expires");
-  out += Rule(78);
+  out += Rule(86);
+  out += absl::StrFormat("%-10s %-16s %-18s %-8s %-11s %8s %8s\n", "Interface", "IP Address",
+                         "Physical Address", "Type", "State", "Age(s)", "Expires");
+  out += Rule(86);
   for (const auto& e : arp) {
     const char* st = e.state < 4 ? kState[e.state] : "Unknown";
     const bool have_mac = e.state == msg::kNeighReachable || e.state == msg::kNeighStale;
-    out += absl::StrFormat("%-10s %-16s %-18s %-11s %8u %8s\n", PortName(ports, e.port),
-                           IpToString(e.ip), have_mac ? Mac(e.mac) : "-", st, e.age_s,
+    bool is_static = e.state == msg::kNeighReachable && e.expires_s == 0;
+    for (const auto& s : statics) {
+      if (s.ip == e.ip && s.port == e.port) is_static = true;
+    }
+    out += absl::StrFormat("%-10s %-16s %-18s %-8s %-11s %8u %8s\n", PortName(ports, e.port),
+                           IpToString(e.ip), have_mac ? Mac(e.mac) : "-",
+                           is_static ? "static" : "dynamic", st, e.age_s,
                            e.expires_s ? absl::StrCat(e.expires_s) : std::string("-"));
   }
-  out += Rule(78);
+  out += Rule(86);
   return out;
 }
 

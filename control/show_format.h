@@ -16,8 +16,11 @@ namespace arsec::control {
 
 std::string FormatIpInterfaces(const ConfigModel& model, absl::string_view only);
 std::string FormatIpRoutes(const ConfigModel& model);
+// Type is "static" for an entry the configuration holds (ADD IP ARP) or one the dataplane
+// never ages (Reachable with no expiry: added by arsec-dpctl neigh-add), else "dynamic".
 std::string FormatArp(const std::vector<msg::ArpEntry>& arp,
-                      const std::map<std::string, uint16_t>& ports);
+                      const std::map<std::string, uint16_t>& ports,
+                      const std::vector<StaticArp>& statics = {});
 std::string FormatUsers(const std::vector<User>& users, absl::string_view only);
 std::string FormatPorts(const std::vector<msg::PortEntry>& ports);
 std::string FormatCounters(const shm::Stats& stats);

@@ -31,6 +31,8 @@ enum class CommandId : uint16_t {
   kShowIpInterface,
   kShowIpRoute,
   kShowIpArp,
+  kAddIpArp,            // ADD IP ARP=ip INTERFACE=if ETHERNET=mac: a static neighbour
+  kDeleteIpArp,         // DELETE IP ARP=ip [INTERFACE=if]
   kEnableIp,            // ENABLE IP [REMOTEASSIGN]: accepted, as the seed's scripts use it
   kShowDataplane,       // SHOW DATAPLANE [PORTS|COUNTERS|RUNTIME]
   kResetDataplane,      // RESET DATAPLANE COUNTERS
@@ -93,6 +95,8 @@ enum class ValueType : uint8_t {
   kKeywordOrIpv4,  // one of `keywords` or a dotted quad (PEERADDRESS=2.2.2.2|DYNAMIC)
   kBundleString,   // an SA bundle string ("5 and 1 and 3, 1"; bundle_string.h), stored
                    // in its canonical spelling; at most max characters
+  kMac,            // an Ethernet address: the AR's 00-00-cd-01-02-03 or 00:00:cd:01:02:03;
+                   // stored in the AR's form, lower case, dashes
 };
 
 struct ParamSpec {

@@ -36,6 +36,15 @@ ParamSpec Password(bool required) {
   return {.name = "PASSWORD", .type = VT::kString, .min = 1, .max = 64, .required = required,
           .help = "the user's password (quote it if it holds blanks)", .secret = true};
 }
+// A stored password hash (control/config/password.h), so that CREATE CONFIG can save
+// users without their cleartext. Its name must not start with PASS: the seed's PASS=
+// short form of PASSWORD would become ambiguous.
+ParamSpec Secret() {
+  return {.name = "SECRET", .type = VT::kString, .min = 1, .max = 200,
+          .help = "the password as a stored hash (pbkdf2-sha256$iterations$salt$hash), as "
+                  "CREATE CONFIG writes it; instead of PASSWORD",
+          .secret = true};
+}
 ParamSpec PrivilegeParam(std::string_view def) {
   return {.name = "PRIVILEGE", .type = VT::kKeyword,
           .keywords = {"USER", "MANAGER", "SECURITYOFFICER"}, .default_value = def,
@@ -534,6 +543,22 @@ std::vector<CommandSpec> Build() {
                .privilege = Privilege::kUser,
                .module = Module::kIp,
                .help = "Show the ARP (neighbour) table"});
+  t.push_back({.id = CommandId::kAddIpArp,
+               .words = {"ADD", "IP", "ARP"},
+               .object_value = OV::kRequired,
+               .object = Address("ARP", true, "IP address of the neighbour"),
+               .params = {Interface(true, "interface the neighbour is on (vlan1, ppp0)"),
+                          {.name = "ETHERNET", .type = VT::kMac, .required = true,
+                           .help = "its Ethernet address: 00-00-cd-01-02-03 (or with colons)"}},
+               .module = Module::kIp,
+               .help = "Add a static ARP entry: never ages out, never asked for"});
+  t.push_back({.id = CommandId::kDeleteIpArp,
+               .words = {"DELETE", "IP", "ARP"},
+               .object_value = OV::kRequired,
+               .object = Address("ARP", true, "IP address of the static entry"),
+               .params = {Interface(false, "only the entry on this interface")},
+               .module = Module::kIp,
+               .help = "Delete a static ARP entry"});
   t.push_back({.id = CommandId::kEnableIp,
                .words = {"ENABLE", "IP"},
                .params = {Flag("REMOTEASSIGN",
@@ -562,9 +587,11 @@ std::vector<CommandSpec> Build() {
                .words = {"ADD", "USER"},
                .object_value = OV::kRequired,
                .object = UserName(),
-               .params = {Password(true), PrivilegeParam("USER"), LoginParam("TRUE"),
-                          Description()},
+               .params = {Password(false), Secret(), PrivilegeParam("USER"),
+                          LoginParam("TRUE"), Description()},
                .module = Module::kUser,
+               .mutually_exclusive = {{"PASSWORD", "SECRET"}},
+               .one_required = {{"PASSWORD", "SECRET"}},
                .help = "Add a user"});
   t.push_back({.id = CommandId::kDeleteUser,
                .words = {"DELETE", "USER"},
@@ -576,9 +603,11 @@ std::vector<CommandSpec> Build() {
                .words = {"SET", "USER"},
                .object_value = OV::kRequired,
                .object = UserName(),
-               .params = {Password(false), PrivilegeParam(""), LoginParam(""), Description()},
+               .params = {Password(false), Secret(), PrivilegeParam(""), LoginParam(""),
+                          Description()},
                .module = Module::kUser,
-               .one_required = {{"PASSWORD", "PRIVILEGE", "LOGIN", "DESCRIPTION"}},
+               .mutually_exclusive = {{"PASSWORD", "SECRET"}},
+               .one_required = {{"PASSWORD", "SECRET", "PRIVILEGE", "LOGIN", "DESCRIPTION"}},
                .help = "Change a user's password, privilege, login or description"});
   t.push_back({.id = CommandId::kShowUser,
                .words = {"SHOW", "USER"},

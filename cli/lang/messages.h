@@ -84,6 +84,7 @@ enum class Module : int {
   X(kNotAllowedWith, 46, "Parameter \"$0\" cannot be used with $1")                     \
   X(kCannotBeWith, 47, "Parameter \"$0\" cannot be $1 with $2")                         \
   X(kBadBundleString, 48, "Parameter \"$0\" is not a valid bundle string: $1")          \
+  X(kBadMac, 49, "Parameter \"$0\" is not a valid Ethernet address (xx-xx-xx-xx-xx-xx)") \
   X(kDebugEnabled, 57, "$0 Debugging has been enabled")                                \
   X(kDebugDisabled, 58, "$0 Debugging has been disabled")                              \
   X(kModuleEnabled, 59, "$0 has been enabled")                                         \

@@ -306,6 +306,11 @@ absl::StatusOr<std::string> CheckValue(const ParamSpec& p, std::string_view name
       if ((v.size() - 2) / 2 > max) return ErrorStatus(mod, Msg::kTooLong, name, max);
       return Lower(v);
     }
+    case ValueType::kMac: {
+      auto mac = ParseMac(v);
+      if (!mac) return ErrorStatus(mod, Msg::kBadMac, name);
+      return FormatMac(*mac);
+    }
     case ValueType::kInterface: {
       uint64_t max = MaxLen(p, 15);
       if (v.size() > max || !ValidInterface(v))
@@ -375,6 +380,31 @@ std::string FormatIpv4(uint32_t a) {
   return absl::StrFormat("%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
 }
 
+std::optional<std::array<uint8_t, 6>> ParseMac(std::string_view text) {
+  if (text.size() != 17) return std::nullopt;
+  const char sep = text[2];
+  if (sep != '-' && sep != ':') return std::nullopt;
+  std::array<uint8_t, 6> mac{};
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < 6; ++i) {
+    const size_t at = i * 3;
+    const int hi = hex(text[at]), lo = hex(text[at + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    if (i < 5 && text[at + 2] != sep) return std::nullopt;
+    mac[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  return mac;
+}
+
+std::string FormatMac(const std::array<uint8_t, 6>& m) {
+  return absl::StrFormat("%02x-%02x-%02x-%02x-%02x-%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
 uint32_t NaturalMask(uint32_t addr) {
   if (addr == 0) return 0;
   if ((addr >> 31) == 0) return 0xff000000u;      // class A
@@ -407,6 +437,7 @@ std::string ValueSyntax(const ParamSpec& p) {
       return absl::StrCat(Join(p.keywords, "|"), "|", p.min, "..", p.max);
     case ValueType::kKeywordOrIpv4: return absl::StrCat("ipaddress|", Join(p.keywords, "|"));
     case ValueType::kBundleString: return "\"bundle-string\"";
+    case ValueType::kMac: return "xx-xx-xx-xx-xx-xx";
   }
   return "";
 }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +72,11 @@ uint32_t NaturalMask(uint32_t addr);
 // Dotted quad <-> host-order address; ParseIpv4 is strict (four decimal octets).
 std::optional<uint32_t> ParseIpv4(std::string_view text);
 std::string FormatIpv4(uint32_t addr);
+// Ethernet addresses: ParseMac takes six pairs of hex digits joined all by '-' (the
+// AR's form) or all by ':'; FormatMac writes the AR's form, lower case
+// ("00-00-cd-01-02-03").
+std::optional<std::array<uint8_t, 6>> ParseMac(std::string_view text);
+std::string FormatMac(const std::array<uint8_t, 6>& mac);
 // The command's words joined by blanks ("ADD IP INTERFACE").
 std::string CommandName(const CommandSpec& spec);
 // Canonical() with every secret parameter's value shown as ******** (for logs, echo).

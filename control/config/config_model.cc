@@ -9,6 +9,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/lang/parser.h"
+#include "cli/lang/tokenizer.h"
 #include "control/config/password.h"
 
 namespace arsec::control {
@@ -66,14 +68,20 @@ absl::StatusOr<IfName> ParseIfName(absl::string_view raw) {
   return id;
 }
 
+namespace {
+constexpr char kFactoryUser[] = "manager";
+constexpr char kFactoryDescription[] = "Manager Account";
+}  // namespace
+
 ConfigModel::ConfigModel(DataplaneClient* dp) : dp_(dp), users_(FactoryUsers()) {}
 
 std::vector<User> ConfigModel::FactoryUsers() {
   User u;
-  u.name = "manager";
+  u.name = kFactoryUser;
   u.password_hash = HashPassword("friend").value_or("");
+  u.factory_password = true;
   u.privilege = lang::Privilege::kManager;
-  u.description = "Manager Account";
+  u.description = kFactoryDescription;
   return {u};
 }
 
@@ -271,6 +279,76 @@ void ConfigModel::EnableIp(bool remote_assign) {
   if (remote_assign) remote_assign_ = true;
 }
 
+namespace {
+msg::ArpEntry NeighMsg(const StaticArp& a) {
+  msg::ArpEntry e;
+  std::memset(&e, 0, sizeof(e));
+  e.ip = a.ip;
+  std::memcpy(e.mac, a.mac.data(), 6);
+  e.port = a.port;
+  e.state = msg::kNeighReachable;
+  return e;
+}
+}  // namespace
+
+absl::Status ConfigModel::AddStaticArp(uint32_t ip, absl::string_view ifname,
+                                       const std::array<uint8_t, 6>& mac) {
+  StaticArp a;
+  IfName id;
+  if (absl::Status s = CheckName(ifname, &id, &a.port); !s.ok()) return s;
+  if (ip == 0 || (ip >> 28) >= 14 || (ip >> 24) == 127 || (ip >> 24) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("ARP ", IpToString(ip),
+                                                   " is not a unicast host address"));
+  }
+  if ((mac[0] & 1) != 0 || mac == std::array<uint8_t, 6>{}) {
+    return absl::InvalidArgumentError(
+        "ETHERNET must be a unicast address (not 00-00-00-00-00-00, not multicast)");
+  }
+  a.ip = ip;
+  a.ifname = absl::AsciiStrToLower(ifname);
+  a.mac = mac;
+  for (const auto& o : static_arp_) {
+    if (o.ip == ip && o.port == a.port) {
+      return absl::AlreadyExistsError(absl::StrCat("A static ARP entry for ", IpToString(ip),
+                                                   " on ", o.ifname, " already exists"));
+    }
+  }
+  if (absl::Status s = dp_->AddNeighbour(NeighMsg(a)); !s.ok()) {
+    return absl::Status(s.code(), DataplaneRefused(s));
+  }
+  static_arp_.push_back(std::move(a));
+  return absl::OkStatus();
+}
+
+absl::Status ConfigModel::DeleteStaticArp(uint32_t ip, std::optional<std::string> ifname) {
+  std::optional<uint16_t> port;
+  if (ifname) {
+    IfName id;
+    uint16_t p = 0;
+    if (absl::Status s = CheckName(*ifname, &id, &p); !s.ok()) return s;
+    port = p;
+  }
+  std::vector<size_t> hits;
+  for (size_t i = 0; i < static_arp_.size(); ++i) {
+    if (static_arp_[i].ip == ip && (!port || static_arp_[i].port == *port)) hits.push_back(i);
+  }
+  if (hits.empty()) {
+    return absl::NotFoundError(absl::StrCat("No static ARP entry for ", IpToString(ip),
+                                            ifname ? absl::StrCat(" on ", *ifname) : ""));
+  }
+  if (hits.size() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        hits.size(), " static ARP entries for ", IpToString(ip),
+        " exist; give INTERFACE to choose one"));
+  }
+  const StaticArp& a = static_arp_[hits[0]];
+  absl::Status s = dp_->DeleteNeighbour(NeighMsg(a));
+  // NotFound: the dataplane no longer has it (e.g. it restarted); the goal is reached.
+  if (!s.ok() && !absl::IsNotFound(s)) return absl::Status(s.code(), DataplaneRefused(s));
+  static_arp_.erase(static_arp_.begin() + hits[0]);
+  return absl::OkStatus();
+}
+
 uint32_t ConfigModel::SourceAddressFor(absl::string_view ifname) const {
   auto id = ParseIfName(ifname);
   if (!id.ok()) return 0;
@@ -301,12 +379,6 @@ absl::Status ConfigModel::CommitUsers(std::vector<User> next) {
     return absl::FailedPreconditionError(
         "At least one user with MANAGER or SECURITYOFFICER privilege and LOGIN=YES must remain");
   }
-  if (user_saver_) {
-    if (absl::Status s = user_saver_(next); !s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("The user database could not be saved: ",
-                                                 s.message()));
-    }
-  }
   users_ = std::move(next);
   return absl::OkStatus();
 }
@@ -334,14 +406,33 @@ absl::Status CheckDescription(absl::string_view d) {
   }
   return absl::OkStatus();
 }
+
+absl::Status CheckSecret(absl::string_view hash) {
+  if (!IsPasswordHash(hash)) {
+    return absl::InvalidArgumentError(
+        "SECRET is not a password hash (pbkdf2-sha256$iterations$salt$hash, as CREATE CONFIG "
+        "writes it)");
+  }
+  return absl::OkStatus();
+}
 }  // namespace
+
+absl::Status ConfigModel::AddUserEntry(User u) {
+  if (absl::Status s = CheckUserName(u.name); !s.ok()) return s;
+  if (absl::Status s = CheckDescription(u.description); !s.ok()) return s;
+  if (FindUser(u.name)) {
+    return absl::AlreadyExistsError(absl::StrCat("User ", u.name, " already exists"));
+  }
+  std::vector<User> next = users_;
+  next.push_back(std::move(u));
+  return CommitUsers(std::move(next));
+}
 
 absl::Status ConfigModel::AddUser(absl::string_view name, absl::string_view password,
                                   lang::Privilege privilege, bool login,
                                   absl::string_view description) {
   if (absl::Status s = CheckUserName(name); !s.ok()) return s;
   if (absl::Status s = CheckPassword(password); !s.ok()) return s;
-  if (absl::Status s = CheckDescription(description); !s.ok()) return s;
   if (FindUser(name)) return absl::AlreadyExistsError(absl::StrCat("User ", name, " already exists"));
   auto hash = HashPassword(password);
   if (!hash.ok()) return hash.status();
@@ -351,9 +442,20 @@ absl::Status ConfigModel::AddUser(absl::string_view name, absl::string_view pass
   u.privilege = privilege;
   u.login = login;
   u.description = std::string(description);
-  std::vector<User> next = users_;
-  next.push_back(std::move(u));
-  return CommitUsers(std::move(next));
+  return AddUserEntry(std::move(u));
+}
+
+absl::Status ConfigModel::AddUserWithHash(absl::string_view name, absl::string_view hash,
+                                          lang::Privilege privilege, bool login,
+                                          absl::string_view description) {
+  if (absl::Status s = CheckSecret(hash); !s.ok()) return s;
+  User u;
+  u.name = std::string(name);
+  u.password_hash = std::string(hash);
+  u.privilege = privilege;
+  u.login = login;
+  u.description = std::string(description);
+  return AddUserEntry(std::move(u));
 }
 
 absl::Status ConfigModel::DeleteUser(absl::string_view name) {
@@ -373,7 +475,11 @@ absl::Status ConfigModel::DeleteUser(absl::string_view name) {
 absl::Status ConfigModel::SetUser(absl::string_view name, std::optional<absl::string_view> password,
                                   std::optional<lang::Privilege> privilege,
                                   std::optional<bool> login,
-                                  std::optional<absl::string_view> description) {
+                                  std::optional<absl::string_view> description,
+                                  std::optional<absl::string_view> hash) {
+  if (password && hash) {
+    return absl::InvalidArgumentError("PASSWORD and SECRET cannot be used together");
+  }
   std::vector<User> next = users_;
   User* u = nullptr;
   for (auto& x : next) {
@@ -382,9 +488,15 @@ absl::Status ConfigModel::SetUser(absl::string_view name, std::optional<absl::st
   if (!u) return absl::NotFoundError(absl::StrCat("User ", name, " does not exist"));
   if (password) {
     if (absl::Status s = CheckPassword(*password); !s.ok()) return s;
-    auto hash = HashPassword(*password);
-    if (!hash.ok()) return hash.status();
-    u->password_hash = *hash;
+    auto h = HashPassword(*password);
+    if (!h.ok()) return h.status();
+    u->password_hash = *h;
+    u->factory_password = false;
+  }
+  if (hash) {
+    if (absl::Status s = CheckSecret(*hash); !s.ok()) return s;
+    u->password_hash = std::string(*hash);
+    u->factory_password = false;
   }
   if (privilege) u->privilege = *privilege;
   if (login) u->login = *login;
@@ -436,7 +548,46 @@ std::string ConfigModel::Canonical() const {
     if (r.metric != 1) absl::StrAppend(&out, " METRIC=", r.metric);
     out += "\n";
   }
+  if (!static_arp_.empty()) out += "#\n# Static ARP entries\n#\n";
+  for (const auto& a : static_arp_) {
+    absl::StrAppend(&out, "ADD IP ARP=", IpToString(a.ip), " INTERFACE=", a.ifname,
+                    " ETHERNET=", lang::FormatMac(a.mac), "\n");
+  }
+  out += CanonicalUsers();
   return out;
+}
+
+std::string ConfigModel::CanonicalUsers() const {
+  // Replayed on top of the factory list: every other user is added; the factory manager
+  // is changed (or deleted) last, once the users that keep the appliance manageable exist.
+  std::string adds, manager;
+  bool have_manager = false;
+  auto common = [](const User& u) {
+    return absl::StrCat(" PRIVILEGE=", PrivilegeName(u.privilege), " LOGIN=",
+                        u.login ? "YES" : "NO");
+  };
+  auto secret = [](const User& u) {
+    return absl::StrCat(" SECRET=", lang::Quote(u.password_hash));
+  };
+  for (const auto& u : users_) {
+    if (absl::EqualsIgnoreCase(u.name, kFactoryUser)) {
+      have_manager = true;
+      const bool unchanged = u.factory_password && u.privilege == lang::Privilege::kManager &&
+                             u.login && u.description == kFactoryDescription;
+      if (unchanged) continue;
+      absl::StrAppend(&manager, "SET USER=", kFactoryUser,
+                      u.factory_password ? "" : secret(u), common(u),
+                      " DESCRIPTION=", lang::Quote(u.description), "\n");
+      continue;
+    }
+    absl::StrAppend(&adds, "ADD USER=", u.name, secret(u), common(u));
+    if (!u.description.empty()) absl::StrAppend(&adds, " DESCRIPTION=", lang::Quote(u.description));
+    adds += "\n";
+  }
+  if (!have_manager) absl::StrAppend(&manager, "DELETE USER=", kFactoryUser, "\n");
+  if (adds.empty() && manager.empty()) return "";
+  return absl::StrCat("#\n# Users (passwords as salted hashes, never in clear)\n#\n", adds,
+                      manager);
 }
 
 }  // namespace arsec::control

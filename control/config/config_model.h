@@ -1,11 +1,12 @@
-// The configuration arsec-control owns (this issue: IP interfaces, static routes, users,
-// the ENABLE IP flags), and the rule that keeps it honest: a change is sent to the
+// The configuration arsec-control owns (IP interfaces, static routes, static ARP entries,
+// users, the ENABLE IP flags), and the rule that keeps it honest: a change is sent to the
 // dataplane first and committed here only when the dataplane acknowledges it. A refused
 // or unanswered change leaves the model exactly as it was.
 //
 // Not thread-safe: the Controller serialises access under its mutex.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -46,9 +47,19 @@ struct StaticRoute {
   uint32_t metric = 1;
 };
 
+// A static neighbour (ADD IP ARP): never ages out, never asked for.
+struct StaticArp {
+  uint32_t ip = 0;        // host order
+  std::string ifname;     // as configured, lower case ("ppp0")
+  uint16_t port = 0;      // dataplane port of the interface's base
+  std::array<uint8_t, 6> mac{};
+};
+
 struct User {
   std::string name;
   std::string password_hash;   // control/config/password.h form; never the cleartext
+  // The factory password ("friend") is still in effect: CREATE CONFIG need not save it.
+  bool factory_password = false;
   lang::Privilege privilege = lang::Privilege::kUser;
   bool login = true;           // LOGIN=NO: exists only for XAUTH
   std::string description;
@@ -65,9 +76,6 @@ absl::string_view PrivilegeName(lang::Privilege p);   // "USER", "MANAGER", "SEC
 
 class ConfigModel {
  public:
-  // Persists the whole user list; called before a user change is committed.
-  using UserSaver = std::function<absl::Status(const std::vector<User>&)>;
-
   explicit ConfigModel(DataplaneClient* dp);
 
   // Base port names ("vlan1", "ppp0") and their dataplane port ids, from kPortDump.
@@ -85,6 +93,12 @@ class ConfigModel {
   absl::Status DeleteRoute(uint32_t prefix, std::optional<uint32_t> mask,
                            std::optional<std::string> ifname, std::optional<uint32_t> nexthop);
   void EnableIp(bool remote_assign);
+  // Static ARP: the interface's base must be a port; one entry per (port, address).
+  absl::Status AddStaticArp(uint32_t ip, absl::string_view ifname,
+                            const std::array<uint8_t, 6>& mac);
+  // Without `ifname`, exactly one static entry for `ip` must exist.
+  absl::Status DeleteStaticArp(uint32_t ip, std::optional<std::string> ifname);
+  const std::vector<StaticArp>& static_arp() const { return static_arp_; }
 
   const std::vector<IpInterface>& interfaces() const { return interfaces_; }
   const std::vector<StaticRoute>& routes() const { return routes_; }
@@ -97,15 +111,23 @@ class ConfigModel {
   uint32_t SourceAddressFor(absl::string_view ifname) const;
 
   // --- users
-  void set_user_saver(UserSaver saver) { user_saver_ = std::move(saver); }
-  // Replaces the user list wholesale (loading users.db); not persisted again.
+  // Users are configuration like the rest: they start as the factory list, change by
+  // command, and are saved by CREATE CONFIG (as hashes, SECRET=) and the running-config
+  // snapshot. There is no separate user database.
+  // Replaces the user list wholesale (tests).
   void LoadUsers(std::vector<User> users) { users_ = std::move(users); }
   absl::Status AddUser(absl::string_view name, absl::string_view password,
                        lang::Privilege privilege, bool login, absl::string_view description);
+  // ADD USER ... SECRET=: the stored hash as CREATE CONFIG wrote it (IsPasswordHash).
+  absl::Status AddUserWithHash(absl::string_view name, absl::string_view hash,
+                               lang::Privilege privilege, bool login,
+                               absl::string_view description);
   absl::Status DeleteUser(absl::string_view name);
+  // `password` (cleartext, hashed here) and `hash` (SECRET=) are alternatives.
   absl::Status SetUser(absl::string_view name, std::optional<absl::string_view> password,
                        std::optional<lang::Privilege> privilege, std::optional<bool> login,
-                       std::optional<absl::string_view> description);
+                       std::optional<absl::string_view> description,
+                       std::optional<absl::string_view> hash = std::nullopt);
   // Checks a login; counts successes and failures. The error never says which part was
   // wrong.
   absl::StatusOr<lang::Privilege> Authenticate(absl::string_view name, absl::string_view password);
@@ -115,14 +137,18 @@ class ConfigModel {
   // The factory user database: manager / friend, privilege MANAGER.
   static std::vector<User> FactoryUsers();
 
-  // The running configuration as a command script that replays to the same model
-  // (users excluded: they live in users.db).
+  // The running configuration as a command script that replays to the same model,
+  // starting from the factory users: IP, static ARP, then the users (hashes only; the
+  // factory manager only when changed).
   std::string Canonical() const;
+  // Only the users part of Canonical() (SHOW CONFIG DYNAMIC=USER).
+  std::string CanonicalUsers() const;
 
  private:
   int FindInterface(const IfName& id) const;
   absl::Status CheckName(absl::string_view name, IfName* id, uint16_t* port) const;
   absl::Status CommitUsers(std::vector<User> next);
+  absl::Status AddUserEntry(User u);
 
   DataplaneClient* dp_;
   std::map<std::string, uint16_t> ports_;
@@ -130,8 +156,8 @@ class ConfigModel {
   std::vector<StaticRoute> routes_;
   bool ip_enabled_ = false;
   bool remote_assign_ = false;
+  std::vector<StaticArp> static_arp_;
   std::vector<User> users_;
-  UserSaver user_saver_;
 };
 
 }  // namespace arsec::control

@@ -20,7 +20,7 @@ absl::StatusOr<std::string> HashPassword(absl::string_view password,
                                          unsigned iterations = kPasswordIterations);
 // Constant-time comparison; false for a malformed stored hash.
 bool VerifyPassword(absl::string_view password, absl::string_view stored);
-// True when `stored` has the form above (used when loading users.db).
+// True when `stored` has the form above (ADD USER ... SECRET= is checked with it).
 bool IsPasswordHash(absl::string_view stored);
 
 }  // namespace arsec::control

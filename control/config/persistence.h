@@ -1,5 +1,5 @@
 // Files arsec-control writes: config scripts (CREATE CONFIG), the boot-config choice
-// (SET CONFIG), the user database and the running-config snapshot.
+// (SET CONFIG) and the running-config snapshot.
 //
 // Every write is atomic: a temp file in the same directory, fsync, rename over the target,
 // fsync of the directory. A crash leaves either the old file whole or the new file whole,
@@ -37,7 +37,9 @@ class ConfigStore {
   std::string BootName() const;
   absl::Status SetBootName(absl::string_view name);   // "" clears (SET CONFIG=NONE)
 
-  std::string UsersPath() const { return dir_ + "/users.db"; }
+  // Where releases before users moved into config files kept them; no longer read (a
+  // file found there is reported in the log).
+  std::string LegacyUsersPath() const { return dir_ + "/users.db"; }
 
  private:
   std::string dir_;

@@ -212,7 +212,8 @@ class CliResult:
         return re.findall(r"^.*Info \(\d+\):.*$", self.text, re.M)
 
     def __str__(self) -> str:
-        shown = [a if a != PASSWORD else "***" for a in self.argv]
+        hidden = self.argv[self.argv.index("--password") + 1] if "--password" in self.argv else None
+        shown = [a if a not in (PASSWORD, hidden) else "***" for a in self.argv]
         return f"$ {' '.join(shown)}\n[rc={self.rc}]\n{self.stdout}{self.stderr}"
 
 
@@ -369,6 +370,9 @@ class Lab:
         self.dataplane: Optional[Proc] = None
         self.control: Optional[Proc] = None
         self.controls_started = 0
+        # Who cli() logs in as by default (and start_control() to see control serving);
+        # a test that changes the manager's password sets these.
+        self.user, self.password = USER, PASSWORD
         self.procs: list[Proc] = []
         self.closed = False
         _open_labs.append(self)
@@ -496,8 +500,11 @@ class Lab:
         self.start_control()
 
     # ---- CLI
-    def cli_argv(self, *commands: str, user: str = USER, password: str = PASSWORD,
+    def cli_argv(self, *commands: str, user: Optional[str] = None,
+                 password: Optional[str] = None,
                  script: Optional[Path] = None) -> list[str]:
+        user = self.user if user is None else user
+        password = self.password if password is None else password
         argv = [str(CLI), "--socket", str(self.socket), "--user", user, "--password", password]
         for c in commands:
             argv += ["-c", c]
@@ -506,7 +513,7 @@ class Lab:
         return argv
 
     def cli(self, *commands: str, check: bool = True, timeout: float = 30,
-            user: str = USER, password: str = PASSWORD,
+            user: Optional[str] = None, password: Optional[str] = None,
             script: Optional[Path] = None) -> CliResult:
         argv = self.cli_argv(*commands, user=user, password=password, script=script)
         p = self.gw.run(*argv, check=False, timeout=timeout)

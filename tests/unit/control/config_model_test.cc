@@ -2,6 +2,8 @@
 // and are committed only when it acknowledges.
 #include "control/config/config_model.h"
 
+#include <array>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -139,6 +141,107 @@ TEST_F(ModelTest, AmbiguousRouteDeleteNeedsMore) {
   EXPECT_EQ(model.routes().size(), 1u);
 }
 
+// ---- static ARP
+
+constexpr std::array<uint8_t, 6> kMac77 = {0x02, 0x00, 0x00, 0x00, 0x00, 0x77};
+
+TEST_F(ModelTest, StaticArpGoesToDataplaneThenModel) {
+  ASSERT_TRUE(model.AddStaticArp(Ip(192, 0, 2, 77), "PPP0", kMac77).ok());
+  EXPECT_THAT(dp.calls, ElementsAre("neigh_add 192.0.2.77 02:00:00:00:00:77 port=1"));
+  ASSERT_EQ(model.static_arp().size(), 1u);
+  EXPECT_EQ(model.static_arp()[0].ifname, "ppp0");
+  EXPECT_EQ(model.static_arp()[0].port, 1);
+  EXPECT_EQ(model.Canonical(),
+            "#\n# Static ARP entries\n#\n"
+            "ADD IP ARP=192.0.2.77 INTERFACE=ppp0 ETHERNET=02-00-00-00-00-77\n");
+  // The same address on the same port again: refused before the dataplane is asked.
+  dp.calls.clear();
+  EXPECT_EQ(model.AddStaticArp(Ip(192, 0, 2, 77), "ppp0", kMac77).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(dp.calls.empty());
+  ASSERT_TRUE(model.DeleteStaticArp(Ip(192, 0, 2, 77), std::nullopt).ok());
+  EXPECT_THAT(dp.calls, ElementsAre("neigh_del 192.0.2.77 port=1"));
+  EXPECT_TRUE(model.static_arp().empty());
+  EXPECT_EQ(model.Canonical(), "");
+  EXPECT_EQ(model.DeleteStaticArp(Ip(192, 0, 2, 77), std::nullopt).code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(ModelTest, StaticArpChecksAndRefusals) {
+  EXPECT_EQ(model.AddStaticArp(Ip(192, 0, 2, 77), "ppp9", kMac77).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_FALSE(model.AddStaticArp(Ip(224, 0, 0, 5), "ppp0", kMac77).ok());
+  EXPECT_FALSE(model.AddStaticArp(Ip(0, 0, 0, 0), "ppp0", kMac77).ok());
+  EXPECT_FALSE(model.AddStaticArp(Ip(192, 0, 2, 7), "ppp0", {0x01, 0, 0x5e, 0, 0, 1}).ok());
+  EXPECT_FALSE(model.AddStaticArp(Ip(192, 0, 2, 7), "ppp0", {}).ok());
+  EXPECT_TRUE(dp.calls.empty());
+  dp.refuse_next = absl::ResourceExhaustedError("neighbour table full");
+  absl::Status s = model.AddStaticArp(Ip(192, 0, 2, 77), "ppp0", kMac77);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("neighbour table full"));
+  EXPECT_TRUE(model.static_arp().empty());
+  // Two entries for one address on two ports: DELETE needs the interface.
+  ASSERT_TRUE(model.AddStaticArp(Ip(10, 0, 0, 9), "ppp0", kMac77).ok());
+  ASSERT_TRUE(model.AddStaticArp(Ip(10, 0, 0, 9), "vlan1", kMac77).ok());
+  EXPECT_EQ(model.DeleteStaticArp(Ip(10, 0, 0, 9), std::nullopt).code(),
+            absl::StatusCode::kInvalidArgument);
+  dp.refuse_next = absl::DeadlineExceededError("no answer");
+  EXPECT_FALSE(model.DeleteStaticArp(Ip(10, 0, 0, 9), std::string("vlan1")).ok());
+  EXPECT_EQ(model.static_arp().size(), 2u);
+  ASSERT_TRUE(model.DeleteStaticArp(Ip(10, 0, 0, 9), std::string("vlan1")).ok());
+  ASSERT_EQ(model.static_arp().size(), 1u);
+  EXPECT_EQ(model.static_arp()[0].ifname, "ppp0");
+  // Gone from the dataplane already (it restarted): the model follows.
+  dp.arp.clear();
+  EXPECT_TRUE(model.DeleteStaticArp(Ip(10, 0, 0, 9), std::nullopt).ok());
+  EXPECT_TRUE(model.static_arp().empty());
+}
+
+// ---- users in the configuration
+
+TEST(Users, FactoryManagerIsNotSavedUntilChanged) {
+  FakeDataplane dp;
+  ConfigModel model(&dp);
+  EXPECT_EQ(model.Canonical(), "");
+  ASSERT_TRUE(model.SetUser("manager", std::nullopt, std::nullopt, std::nullopt,
+                            absl::string_view("boss")).ok());
+  EXPECT_THAT(model.CanonicalUsers(),
+              HasSubstr("SET USER=manager PRIVILEGE=MANAGER LOGIN=YES DESCRIPTION=\"boss\"\n"));
+  EXPECT_THAT(model.CanonicalUsers(), Not(HasSubstr("SECRET")));   // password unchanged
+  ASSERT_TRUE(model.SetUser("manager", absl::string_view("n3wPass"), std::nullopt, std::nullopt,
+                            std::nullopt).ok());
+  EXPECT_THAT(model.CanonicalUsers(), HasSubstr("SET USER=manager SECRET=\"pbkdf2-sha256$"));
+  EXPECT_THAT(model.Canonical(), Not(HasSubstr("n3wPass")));
+}
+
+TEST(Users, HashedRoundTrip) {
+  FakeDataplane dp;
+  ConfigModel model(&dp);
+  ASSERT_TRUE(model.AddUser("secoff", "PasswordS", lang::Privilege::kSecurityOfficer, true,
+                            "security officer").ok());
+  ASSERT_TRUE(model.AddUser("client1", "passclie1", lang::Privilege::kUser, false, "").ok());
+  ASSERT_TRUE(model.DeleteUser("manager").ok());
+  const std::string script = model.Canonical();
+  for (const char* clear : {"PasswordS", "passclie1", "friend"}) {
+    EXPECT_THAT(script, Not(HasSubstr(clear)));
+  }
+  EXPECT_THAT(script, HasSubstr("ADD USER=secoff SECRET=\"pbkdf2-sha256$"));
+  EXPECT_THAT(script, HasSubstr("PRIVILEGE=SECURITYOFFICER LOGIN=YES "
+                                "DESCRIPTION=\"security officer\"\n"));
+  EXPECT_THAT(script, HasSubstr("PRIVILEGE=USER LOGIN=NO\n"));
+  // The factory manager is deleted after the others exist.
+  EXPECT_LT(script.find("ADD USER=secoff"), script.find("DELETE USER=manager"));
+
+  // Replaying it through the model's hash path gives the same users.
+  ConfigModel again(&dp);
+  ASSERT_TRUE(again.AddUserWithHash("secoff", model.users()[0].password_hash,
+                                    lang::Privilege::kSecurityOfficer, true,
+                                    "security officer").ok());
+  EXPECT_TRUE(again.Authenticate("secoff", "PasswordS").ok());
+  EXPECT_FALSE(again.AddUserWithHash("x", "friend", lang::Privilege::kUser, true, "").ok());
+  EXPECT_FALSE(again.SetUser("manager", std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+                             absl::string_view("pbkdf2-sha256$1$00$00")).ok());
+}
+
 TEST(Users, FactoryManagerFriend) {
   FakeDataplane dp;
   ConfigModel model(&dp);
@@ -153,11 +256,6 @@ TEST(Users, FactoryManagerFriend) {
 TEST(Users, AddSetDeleteAndLoginNo) {
   FakeDataplane dp;
   ConfigModel model(&dp);
-  std::vector<std::vector<User>> saved;
-  model.set_user_saver([&](const std::vector<User>& u) {
-    saved.push_back(u);
-    return absl::OkStatus();
-  });
   ASSERT_TRUE(model.AddUser("client1", "passclie1", lang::Privilege::kUser, false, "").ok());
   EXPECT_FALSE(model.Authenticate("client1", "passclie1").ok());   // LOGIN=NO: XAUTH only
   ASSERT_TRUE(model.SetUser("client1", std::nullopt, std::nullopt, true, std::nullopt).ok());
@@ -166,12 +264,9 @@ TEST(Users, AddSetDeleteAndLoginNo) {
                             std::nullopt).ok());
   EXPECT_FALSE(model.Authenticate("client1", "passclie1").ok());
   EXPECT_TRUE(model.Authenticate("CLIENT1", "new").ok());
-  ASSERT_EQ(saved.size(), 3u);
-  for (const auto& list : saved) {
-    for (const auto& u : list) {
-      EXPECT_THAT(u.password_hash, Not(HasSubstr("passclie1")));
-      EXPECT_TRUE(IsPasswordHash(u.password_hash));
-    }
+  for (const auto& u : model.users()) {
+    EXPECT_THAT(u.password_hash, Not(HasSubstr("passclie1")));
+    EXPECT_TRUE(IsPasswordHash(u.password_hash));
   }
   EXPECT_EQ(model.AddUser("client1", "x", lang::Privilege::kUser, true, "").code(),
             absl::StatusCode::kAlreadyExists);
@@ -188,15 +283,6 @@ TEST(Users, LastManagerStays) {
   EXPECT_EQ(model.users().size(), 1u);
 }
 
-TEST(Users, SaveFailureLeavesUsersUnchanged) {
-  FakeDataplane dp;
-  ConfigModel model(&dp);
-  model.set_user_saver([](const std::vector<User>&) { return absl::InternalError("disk full"); });
-  absl::Status s = model.AddUser("x", "secret", lang::Privilege::kManager, true, "");
-  EXPECT_FALSE(s.ok());
-  EXPECT_THAT(std::string(s.message()), HasSubstr("disk full"));
-  EXPECT_EQ(model.users().size(), 1u);
-}
 
 TEST(Password, HashVerify) {
   auto a = HashPassword("friend");

@@ -2,6 +2,8 @@
 // boot scripts with bad lines, the running-config snapshot and the restart reconcile.
 #include "control/controller.h"
 
+#include <sys/stat.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -47,7 +49,6 @@ struct Rig {
 TEST(Controller, SeedScriptAndReplies) {
   TempDir dir;
   Rig rig(dir.path());
-  ASSERT_TRUE(rig.ctl->LoadUsers().ok());
   ASSERT_TRUE(rig.ctl->Start().ok());
   ReplayReport r = rig.ctl->Replay(kSeedScript, "seed.cfg");
   EXPECT_EQ(r.commands, 7);
@@ -200,35 +201,115 @@ TEST(Controller, RestartReplaysSnapshotWhenDataplaneOutlivedUs) {
 TEST(Controller, PasswordsNeverShownSavedOrLogged) {
   TempDir dir;
   Rig rig(dir.path());
-  ASSERT_TRUE(rig.ctl->LoadUsers().ok());
   ASSERT_TRUE(rig.ctl->Start().ok());
   ASSERT_TRUE(rig.Run("ADD USER=secoff PASS=PasswordS PRIVILEGE=SECURITYOFFICER").ok);
   ASSERT_TRUE(rig.Run("ADD USER=client1 PASSWORD=passclie1 LOGIN=NO").ok);
   ASSERT_TRUE(rig.Run("SET USER=client1 PASSWORD=newsecret9").ok);
+  ASSERT_TRUE(rig.Run("SET USER=manager PASSWORD=Mgr-Pass-2").ok);
   EXPECT_FALSE(rig.ctl->Login("secoff", "wrong-guess-7").ok());
   auto p = rig.ctl->Login("secoff", "PasswordS");
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(PromptFor(*p), "SecOff");
   EXPECT_FALSE(rig.ctl->Login("client1", "newsecret9").ok());   // LOGIN=NO
   ASSERT_TRUE(rig.Run("CREATE CONFIG=all.cfg").ok);
+  ASSERT_TRUE(rig.Run("SET CONFIG=all.cfg").ok);
   std::vector<std::string> texts = {
       rig.Run("SHOW USER").output, rig.Run("SHOW LOG").output, rig.Run("SHOW CONFIG DYNAMIC").output,
       rig.Run("SHOW CONFIG DYNAMIC=USER").output, *ReadFile(dir.path() + "/etc/all.cfg"),
-      *ReadFile(dir.path() + "/etc/users.db"), *ReadFile(dir.path() + "/run/arsec.running.cfg")};
+      *ReadFile(dir.path() + "/run/arsec.running.cfg")};
   for (const auto& t : texts) {
-    for (const char* secret : {"PasswordS", "passclie1", "newsecret9", "friend", "wrong-guess-7"}) {
+    for (const char* secret :
+         {"PasswordS", "passclie1", "newsecret9", "friend", "wrong-guess-7", "Mgr-Pass-2"}) {
       EXPECT_THAT(t, Not(HasSubstr(secret))) << t;
     }
   }
   EXPECT_THAT(texts[0], HasSubstr("Username: secoff"));
-  // The user database survives a restart of control.
+  EXPECT_THAT(texts[3], HasSubstr("ADD USER=secoff SECRET=\"pbkdf2-sha256$"));
+  EXPECT_THAT(texts[4], HasSubstr("ADD USER=client1 SECRET=\"pbkdf2-sha256$"));
+  EXPECT_THAT(texts[4], HasSubstr("SET USER=manager SECRET=\"pbkdf2-sha256$"));
+  // No users.db: the config file is the only place users are saved, mode 0600.
+  EXPECT_FALSE(FileExists(dir.path() + "/etc/users.db"));
+  struct stat st;
+  ASSERT_EQ(::stat((dir.path() + "/etc/all.cfg").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat((dir.path() + "/run/arsec.running.cfg").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  // A fresh control on a fresh dataplane boots from all.cfg: the same users log in with
+  // the same passwords, and the factory password no longer works.
   Rig again(dir.path());
-  ASSERT_TRUE(again.ctl->LoadUsers().ok());
+  ASSERT_TRUE(again.ctl->Start().ok());
+  EXPECT_EQ(again.ctl->replayed_from(), "boot config");
+  EXPECT_THAT(again.log.Format("", ""), HasSubstr(", 0 failed"));
   EXPECT_TRUE(again.ctl->Login("secoff", "PasswordS").ok());
-  // An AR script's ADD USER of a known user replays quietly.
-  EXPECT_EQ(again.ctl->Replay("ADD USER=secoff PASS=PasswordS PRIVILEGE=SECURITYOFFICER\n", "s")
+  EXPECT_TRUE(again.ctl->Login("manager", "Mgr-Pass-2").ok());
+  EXPECT_FALSE(again.ctl->Login("manager", "friend").ok());
+  EXPECT_FALSE(again.ctl->Login("client1", "newsecret9").ok());   // still LOGIN=NO
+  again.Run("SET USER=client1 LOGIN=YES");
+  EXPECT_TRUE(again.ctl->Login("client1", "newsecret9").ok());
+  // The log of the replay never shows the hashes' source passwords either.
+  for (const char* secret : {"PasswordS", "newsecret9", "Mgr-Pass-2"}) {
+    EXPECT_THAT(again.log.Format("", ""), Not(HasSubstr(secret)));
+  }
+  // A user added twice is an error, also in a script.
+  EXPECT_EQ(again.ctl->Replay("ADD USER=secoff PASS=other PRIVILEGE=SECURITYOFFICER\n", "s")
                 .failed,
-            0);
+            1);
+}
+
+TEST(Controller, SecretParameterRules) {
+  TempDir dir;
+  Rig rig(dir.path());
+  ASSERT_TRUE(rig.ctl->Start().ok());
+  CommandResult r = rig.Run("ADD USER=a PASSWORD=x SECRET=\"pbkdf2-sha256$1$00$00\"");
+  EXPECT_FALSE(r.ok);
+  EXPECT_THAT(r.output, HasSubstr("cannot be used together"));
+  r = rig.Run("ADD USER=a PRIVILEGE=USER");
+  EXPECT_FALSE(r.ok);
+  EXPECT_THAT(r.output, HasSubstr("PASSWORD"));
+  r = rig.Run("ADD USER=a SECRET=\"not-a-hash\"");
+  EXPECT_FALSE(r.ok);
+  EXPECT_THAT(r.output, HasSubstr("SECRET is not a password hash"));
+  // The seed's PASS= short form still means PASSWORD.
+  EXPECT_TRUE(rig.Run("ADD USER=b PASS=bpass1").ok);
+  EXPECT_TRUE(rig.ctl->Login("b", "bpass1").ok());
+}
+
+TEST(Controller, StaticArpCommandsSaveAndReplay) {
+  TempDir dir;
+  std::string saved_running;
+  {
+    Rig rig(dir.path());
+    ASSERT_TRUE(rig.ctl->Start().ok());
+    ASSERT_TRUE(rig.Run("ADD IP INT=ppp0 IP=192.0.2.1 MASK=255.255.255.0").ok);
+    CommandResult r = rig.Run("ADD IP ARP=192.0.2.77 INT=ppp0 ETHERNET=02-00-00-00-00-77");
+    ASSERT_TRUE(r.ok) << r.output;
+    EXPECT_EQ(r.output, "Info (105003): Operation successful.\n");
+    // The colon form is stored in the AR's form.
+    ASSERT_TRUE(rig.Run("add ip arp=192.168.10.5 int=vlan1 eth=02:AB:CD:00:00:05").ok);
+    EXPECT_FALSE(rig.Run("ADD IP ARP=192.0.2.78 INT=ppp0 ETHERNET=02-00-00-00-00").ok);
+    CommandResult dup = rig.Run("ADD IP ARP=192.0.2.77 INT=ppp0 ETHERNET=02-00-00-00-00-78");
+    EXPECT_FALSE(dup.ok);
+    EXPECT_THAT(dup.output, StartsWith("Error (305031): "));
+    std::string arp = rig.Run("SHOW IP ARP").output;
+    EXPECT_THAT(arp, HasSubstr("ppp0       192.0.2.77       02-00-00-00-00-77  static   Reachable"));
+    EXPECT_THAT(arp, HasSubstr("02-ab-cd-00-00-05  static"));
+    ASSERT_TRUE(rig.Run("CREATE CONFIG=arp.cfg").ok);
+    ASSERT_TRUE(rig.Run("SET CONFIG=arp.cfg").ok);
+    std::string file = *ReadFile(dir.path() + "/etc/arp.cfg");
+    EXPECT_THAT(file, HasSubstr("ADD IP ARP=192.0.2.77 INTERFACE=ppp0 ETHERNET=02-00-00-00-00-77\n"));
+    EXPECT_THAT(file, HasSubstr("ADD IP ARP=192.168.10.5 INTERFACE=vlan1 ETHERNET=02-ab-cd-00-00-05\n"));
+    EXPECT_THAT(*ReadFile(dir.path() + "/run/arsec.running.cfg"), HasSubstr("ADD IP ARP=192.0.2.77"));
+    saved_running = rig.ctl->RunningConfig();
+    ASSERT_TRUE(rig.Run("DELETE IP ARP=192.168.10.5").ok);
+    EXPECT_EQ(rig.dp.calls.back(), "neigh_del 192.168.10.5 port=0");
+    EXPECT_FALSE(rig.Run("DELETE IP ARP=192.168.10.5").ok);
+    EXPECT_THAT(rig.ctl->RunningConfig(), Not(HasSubstr("192.168.10.5")));
+  }
+  Rig again(dir.path());
+  ASSERT_TRUE(again.ctl->Start().ok());
+  EXPECT_EQ(again.ctl->RunningConfig(), saved_running);
+  EXPECT_THAT(again.dp.calls, ::testing::Contains("neigh_add 192.0.2.77 02:00:00:00:00:77 port=1"));
 }
 
 TEST(Controller, SetConfigNeedsAnExistingFileAndPersistsTheChoice) {
@@ -268,7 +349,7 @@ TEST(Controller, ShowArpAndDataplane) {
   e.expires_s = 295;
   rig.dp.arp.push_back(e);
   std::string arp = rig.Run("SHOW IP ARP").output;
-  EXPECT_THAT(arp, HasSubstr("vlan1      192.168.10.2     02-00-00-00-00-22  Reachable"));
+  EXPECT_THAT(arp, HasSubstr("vlan1      192.168.10.2     02-00-00-00-00-22  dynamic  Reachable"));
   EXPECT_THAT(rig.Run("SHOW DATAPLANE PORTS").output, HasSubstr("net_null1"));
   EXPECT_THAT(rig.Run("SHOW DATAPLANE COUNTERS").output, HasSubstr("dropBadChecksum"));
   EXPECT_THAT(rig.Run("SHOW DATAPLANE RUNTIME").output, HasSubstr("Cycles/pkt"));

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "control/config/config_model.h"
 
 namespace arsec::control::testing {
@@ -88,6 +89,55 @@ absl::Status FakeDataplane::DeleteRoute(const msg::RouteBody& r) {
   return Change(absl::StrCat("route_del ", IpToString(r.prefix), "/", r.prefix_len, " via ",
                              IpToString(r.nexthop), " ", r.ifname, " port=", r.port),
                 key, false);
+}
+
+namespace {
+std::string MacText(const uint8_t* m) {
+  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+}  // namespace
+
+absl::Status FakeDataplane::AddNeighbour(const msg::ArpEntry& e) {
+  calls.push_back(absl::StrCat("neigh_add ", IpToString(e.ip), " ", MacText(e.mac),
+                               " port=", e.port));
+  if (!refuse_next.ok()) {
+    absl::Status s = refuse_next;
+    refuse_next = absl::OkStatus();
+    return s;
+  }
+  if (!refuse_all.ok()) return refuse_all;
+  for (auto& a : arp) {
+    if (a.ip == e.ip && a.port == e.port) {   // replaces whatever was learnt
+      std::memcpy(a.mac, e.mac, 6);
+      a.state = msg::kNeighReachable;
+      a.expires_s = 0;
+      return absl::OkStatus();
+    }
+  }
+  msg::ArpEntry n{};
+  n.ip = e.ip;
+  n.port = e.port;
+  std::memcpy(n.mac, e.mac, 6);
+  n.state = msg::kNeighReachable;
+  arp.push_back(n);
+  return absl::OkStatus();
+}
+
+absl::Status FakeDataplane::DeleteNeighbour(const msg::ArpEntry& e) {
+  calls.push_back(absl::StrCat("neigh_del ", IpToString(e.ip), " port=", e.port));
+  if (!refuse_next.ok()) {
+    absl::Status s = refuse_next;
+    refuse_next = absl::OkStatus();
+    return s;
+  }
+  if (!refuse_all.ok()) return refuse_all;
+  for (auto it = arp.begin(); it != arp.end(); ++it) {
+    if (it->ip == e.ip && it->port == e.port) {
+      arp.erase(it);
+      return absl::OkStatus();
+    }
+  }
+  return absl::NotFoundError("no neighbour on that port");
 }
 
 absl::StatusOr<std::vector<msg::ArpEntry>> FakeDataplane::DumpArp() {

@@ -22,6 +22,10 @@ class FakeDataplane : public DataplaneClient {
   absl::Status DeleteAddress(const msg::AddrBody& addr) override;
   absl::Status AddRoute(const msg::RouteBody& route) override;
   absl::Status DeleteRoute(const msg::RouteBody& route) override;
+  // Static neighbours also appear in `arp` (Reachable, no expiry), as the real
+  // dataplane's dump shows them; SyncEnd does not sweep them (the real one does not).
+  absl::Status AddNeighbour(const msg::ArpEntry& entry) override;
+  absl::Status DeleteNeighbour(const msg::ArpEntry& entry) override;
   absl::StatusOr<std::vector<msg::ArpEntry>> DumpArp() override;
   absl::StatusOr<std::vector<msg::PortEntry>> DumpPorts() override;
   absl::Status ResetCounters() override;

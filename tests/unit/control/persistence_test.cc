@@ -1,4 +1,4 @@
-// Atomic writes, config names, and the user database file.
+// Atomic writes and config names.
 #include "control/config/persistence.h"
 
 #include <sys/stat.h>
@@ -6,7 +6,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "control/config/user_db.h"
 #include "test_dir.h"
 
 namespace arsec::control {
@@ -42,7 +41,7 @@ TEST(AtomicWrite, FailureLeavesOldFileAndNoTemp) {
 
 TEST(AtomicWrite, Mode) {
   TempDir dir;
-  const std::string path = dir.path() + "/users.db";
+  const std::string path = dir.path() + "/a.cfg";
   ASSERT_TRUE(WriteFileAtomic(path, "x", 0600).ok());
   struct stat st;
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
@@ -67,43 +66,6 @@ TEST(ConfigStore, BootName) {
   EXPECT_EQ(store.BootName(), "ipsecvpn.cfg");
   EXPECT_EQ(ConfigStore(dir.path()).BootName(), "ipsecvpn.cfg");
   EXPECT_THAT(dir.List(), ElementsAre("boot.name"));
-}
-
-TEST(UserDb, RoundTripWithoutCleartext) {
-  TempDir dir;
-  std::vector<User> users = ConfigModel::FactoryUsers();
-  {
-    ConfigModel m(nullptr);
-    ASSERT_TRUE(m.AddUser("secoff", "PasswordS", lang::Privilege::kSecurityOfficer, true,
-                          "security officer").ok());
-    users = m.users();
-  }
-  const std::string path = dir.path() + "/users.db";
-  ASSERT_TRUE(SaveUserDb(path, users).ok());
-  std::string text = *ReadFile(path);
-  EXPECT_THAT(text, Not(HasSubstr("PasswordS")));
-  EXPECT_THAT(text, Not(HasSubstr("friend")));
-  auto loaded = LoadUserDb(path);
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
-  ASSERT_EQ(loaded->size(), 2u);
-  EXPECT_EQ((*loaded)[1].name, "secoff");
-  EXPECT_EQ((*loaded)[1].privilege, lang::Privilege::kSecurityOfficer);
-  EXPECT_EQ((*loaded)[1].description, "security officer");
-  ConfigModel m(nullptr);
-  m.LoadUsers(*loaded);
-  EXPECT_TRUE(m.Authenticate("secoff", "PasswordS").ok());
-  EXPECT_TRUE(m.Authenticate("manager", "friend").ok());
-  struct stat st;
-  ASSERT_EQ(::stat(path.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
-}
-
-TEST(UserDb, BadLinesNameTheLine) {
-  auto r = ParseUserDb("# c\nmanager\tMANAGER\tYES\tnot-a-hash\t\n", "users.db");
-  ASSERT_FALSE(r.ok());
-  EXPECT_THAT(std::string(r.status().message()), HasSubstr("users.db:2"));
-  EXPECT_FALSE(ParseUserDb("", "users.db").ok());
-  EXPECT_FALSE(ParseUserDb("a\tBOSS\tYES\tx\n", "users.db").ok());
 }
 
 }  // namespace

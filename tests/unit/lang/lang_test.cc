@@ -133,6 +133,45 @@ TEST(Words, SeedShortForms) {
   EXPECT_FALSE(Ok("ENABLE IP").Has("REMOTEASSIGN"));
 }
 
+TEST(Words, StaticArp) {
+  ParsedCommand c = Ok("add ip arp=192.0.2.77 int=PPP0 eth=02-00-00-AB-cd-77");
+  EXPECT_EQ(c.spec->id, CommandId::kAddIpArp);
+  EXPECT_EQ(*c.object, "192.0.2.77");
+  EXPECT_EQ(c.Get("INTERFACE"), "ppp0");
+  EXPECT_EQ(c.Get("ETHERNET"), "02-00-00-ab-cd-77");   // the AR's form, lower case
+  EXPECT_EQ(Ok("ADD IP ARP=192.0.2.77 INT=ppp0 ETHERNET=02:00:00:AB:CD:77").Get("ETHERNET"),
+            "02-00-00-ab-cd-77");
+  EXPECT_EQ(Canonical(Ok("add ip arp=192.0.2.77 int=ppp0 eth=02:00:00:ab:cd:77")),
+            "ADD IP ARP=192.0.2.77 INTERFACE=ppp0 ETHERNET=02-00-00-ab-cd-77");
+  for (const char* bad : {"02-00-00-ab-cd", "02:00-00:ab:cd:77", "02-00-00-ab-cd-7g",
+                          "2-0-0-ab-cd-77", "0200.00ab.cd77", "02-00-00-ab-cd-77-88"}) {
+    EXPECT_EQ(Err(std::string("ADD IP ARP=192.0.2.77 INT=ppp0 ETHERNET=") + bad),
+              "Error (305049): Parameter \"ETHERNET\" is not a valid Ethernet address "
+              "(xx-xx-xx-xx-xx-xx).")
+        << bad;
+  }
+  EXPECT_EQ(Err("ADD IP ARP=192.0.2.77 ETHERNET=02-00-00-ab-cd-77"),
+            "Error (305006): Required parameter \"INTERFACE\" is missing.");
+  EXPECT_EQ(Ok("DELETE IP ARP=192.0.2.77").spec->id, CommandId::kDeleteIpArp);
+}
+
+TEST(Words, UserSecret) {
+  const std::string hash =
+      "pbkdf2-sha256$20000$00112233445566778899aabbccddeeff$"
+      "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+  ParsedCommand c = Ok("ADD USER=bob SECRET=\"" + hash + "\" PRIV=MANAGER");
+  EXPECT_EQ(c.Get("SECRET"), hash);
+  EXPECT_TRUE(HasSecret(c));
+  EXPECT_EQ(Redacted(c).find(hash), std::string::npos);
+  // PASS= stays the seed's short form of PASSWORD.
+  EXPECT_EQ(Ok("ADD USER=bob PASS=x").Get("PASSWORD"), "x");
+  EXPECT_EQ(Err("ADD USER=bob PRIV=MANAGER"),
+            "Error (307023): One of the parameters PASSWORD, SECRET must be given.");
+  EXPECT_EQ(Err("ADD USER=bob PASS=x SECRET=\"" + hash + "\""),
+            "Error (307022): Parameters PASSWORD, SECRET cannot be used together.");
+  EXPECT_EQ(Ok("SET USER=manager SECRET=\"" + hash + "\"").Get("SECRET"), hash);
+}
+
 TEST(Words, EveryLineOfTheSeedsUnnumberedSection) {
   for (const char* line : {
            "ENABLE IP", "ENABLE IP REMOTEASSIGN", "ADD IP INT=ppp0 IP=0.0.0.0",
@@ -306,7 +345,7 @@ TEST(Params, Rules) {
             "Error (320022): Parameters PORTS, RUNTIME cannot be used together.");
   EXPECT_TRUE(Ok("SHOW DATAPLANE RUNTIME").Has("RUNTIME"));
   EXPECT_EQ(Err("SET USER=bob"),
-            "Error (307023): One of the parameters PASSWORD, PRIVILEGE, LOGIN, DESCRIPTION must be given.");
+            "Error (307023): One of the parameters PASSWORD, SECRET, PRIVILEGE, LOGIN, DESCRIPTION must be given.");
   EXPECT_EQ(Ok("SET USER=bob PRIV=MANAGER").Get("PRIVILEGE"), "MANAGER");
 }
 
@@ -347,6 +386,8 @@ const char* const kEveryCommand[] = {
     "SHOW IP INTERFACE=eth0",
     "SHOW IP ROUTE",
     "SHOW IP ARP",
+    "ADD IP ARP=192.0.2.77 INTERFACE=ppp0 ETHERNET=02-00-00-00-00-77",
+    "DELETE IP ARP=192.0.2.77 INTERFACE=ppp0",
     "ENABLE IP REMOTEASSIGN",
     "SHOW DATAPLANE",
     "SHOW DATAPLANE RUNTIME",
@@ -465,7 +506,7 @@ TEST(Complete, FirstWords) {
 
 TEST(Complete, NextWordsAndObjects) {
   EXPECT_EQ(Texts("ADD "), (V{"IP", "USER="}));
-  EXPECT_EQ(Texts("ADD IP "), (V{"INTERFACE=", "ROUTE="}));
+  EXPECT_EQ(Texts("ADD IP "), (V{"INTERFACE=", "ROUTE=", "ARP="}));
   EXPECT_EQ(Texts("show ip "), (V{"INTERFACE", "ROUTE", "ARP"}));
   EXPECT_EQ(Texts("show ip r"), (V{"ROUTE"}));
   EXPECT_EQ(Texts("SHOW D"), (V{"DATAPLANE"}));
@@ -497,7 +538,7 @@ TEST(Complete, HelpTextComesWithCandidates) {
   EXPECT_NE(c[0].help.find("cycles"), std::string::npos);
   c = Complete("ADD ");
   ASSERT_EQ(c.size(), 2u);
-  EXPECT_EQ(c[0].help, "then INTERFACE, ROUTE");
+  EXPECT_EQ(c[0].help, "then INTERFACE, ROUTE, ARP");
   EXPECT_EQ(c[1].help, "Add a user");
 }
 
