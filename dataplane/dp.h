@@ -10,6 +10,7 @@
 #include <rte_ether.h>
 #include <rte_hash.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
@@ -26,7 +27,7 @@
 namespace arsec::dp {
 
 inline constexpr unsigned kMaxPorts = 16;
-inline constexpr unsigned kChunk = 64;  // rte_hash bulk lookups take at most 64 keys
+inline constexpr unsigned kChunk = 64;  // packets per pipeline pass (per-chunk arrays on the stack)
 
 // Why a packet went from a worker to the main lcore (stored in the mbuf's dynfield).
 enum SlowKind : uint8_t { kSlowArp = 1, kSlowMiss = 2, kSlowPunt = 3 };
@@ -63,6 +64,8 @@ struct Context {
   rte_rcu_qsbr* rcu = nullptr;
   std::unique_ptr<LpmFib> fib;
   rte_hash* neigh = nullptr;            // (port << 32 | ip) -> MAC in the low 48 bits
+  uint32_t neigh_gen = 0;               // bumped after every change to `neigh`: workers
+                                        // then drop their private neighbour caches
 
   rte_ring* slow = nullptr;             // workers -> main lcore: mbufs (MP/SC)
   rte_ring* handoff = nullptr;          // main lcore -> worker 0: mbufs to transmit (SP/SC)
@@ -75,6 +78,10 @@ struct Context {
   int meta_off = -1;                    // dynfield offset of SlowMeta
   uint32_t reset_gen = 0;               // bumped by kCountersReset; workers zero themselves
   volatile int quit = 0;
+  // While set, a munmap on the EAL interrupt thread first waits for an RCU grace period
+  // of the workers (see UnmapGate in main.cc: memif disconnects unmap shared memory
+  // under the workers' RX/TX otherwise).
+  int unmap_gate = 0;
   uint64_t epoch = 0;
 };
 

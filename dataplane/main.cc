@@ -16,7 +16,11 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_memzone.h>
 
+#include <rte_interrupts.h>
+
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -35,6 +39,32 @@ namespace arsec::dp {
 Context* g_ctx = nullptr;
 
 namespace {
+
+// Called by the interposed munmap below, on whatever thread unmaps.
+//
+// Why: DPDK 22.11's net_memif tears a connection down in memif_disconnect()
+// (drivers/net/memif/memif_socket.c) on the EAL interrupt thread, when the peer's
+// control socket closes or sends DISCONNECT. It clears ETH_MEMIF_FLAG_CONNECTED, closes
+// the queue eventfds and then, in memif_free_regions(), munmap()s every shared-memory
+// region and rte_free()s its descriptor -- at once, while a worker may be in the middle of
+// eth_memif_rx/tx on those rings and buffers (they test the flag only on entry). Nothing
+// in between is a hook for the application: no ethdev event is raised (memif writes
+// dev_link.link_status directly, never RTE_ETH_EVENT_INTR_LSC) and no driver callback
+// runs. The munmap() call itself is the first point where the application can act.
+//
+// What: on the interrupt thread, before each unmap, wait for one RCU grace period of the
+// workers (they report a quiescent state after every poll of all ports, i.e. between
+// bursts). Any burst that started before the flag was cleared has then returned, and
+// every later burst sees the flag clear and returns 0 without touching the rings; so the
+// unmap (and the rte_free() of the region records after it) can no longer fault a worker.
+// Offline workers (stopping) are not waited for. Any other thread's munmap, and any
+// munmap before the workers run or after they stopped, goes straight to the kernel.
+void UnmapGate() {
+  Context* ctx = g_ctx;
+  if (ctx == nullptr || !__atomic_load_n(&ctx->unmap_gate, __ATOMIC_ACQUIRE)) return;
+  if (!rte_thread_is_intr()) return;
+  rte_rcu_qsbr_synchronize(ctx->rcu, RTE_QSBR_THRID_INVALID);
+}
 
 void OnSignal(int) {
   if (g_ctx != nullptr) __atomic_store_n(&g_ctx->quit, 1, __ATOMIC_RELAXED);
@@ -289,6 +319,7 @@ int Main(int argc, char** argv) {
     ctx.ports.push_back(p);
   }
 
+  __atomic_store_n(&ctx.unmap_gate, 1, __ATOMIC_RELEASE);
   unsigned wi = 0;
   for (unsigned l : cfg.worker_lcores) {
     ctx.stats->worker[wi].lcore = l;
@@ -304,6 +335,7 @@ int Main(int argc, char** argv) {
 
   std::fprintf(stderr, "arsec-dataplane: stopping\n");
   rte_eal_mp_wait_lcore();
+  __atomic_store_n(&ctx.unmap_gate, 0, __ATOMIC_RELEASE);
   for (const PortInfo& p : ctx.ports) {
     rte_eth_dev_stop(p.port_id);
     rte_eth_dev_close(p.port_id);
@@ -318,5 +350,13 @@ int Main(int argc, char** argv) {
 }
 
 }  // namespace arsec::dp
+
+// Interposes libc's munmap for the whole process (the executable's definition comes first
+// in the global symbol scope, so the dlopen()ed PMDs bind to it): see UnmapGate. The
+// linker exports it because the DPDK libraries this executable links reference munmap.
+extern "C" int munmap(void* addr, size_t len) noexcept {
+  arsec::dp::UnmapGate();
+  return static_cast<int>(syscall(SYS_munmap, addr, len));
+}
 
 int main(int argc, char** argv) { return arsec::dp::Main(argc, argv); }

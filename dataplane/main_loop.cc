@@ -75,10 +75,14 @@ class Main : public NeighActions {
     if (rte_hash_add_key_data(ctx_->neigh, &key, reinterpret_cast<void*>(data)) < 0) {
       c_[shm::kCtr_drop_neigh_table_full]++;
     }
+    // After the hash holds the new data: a worker that sees the new generation and
+    // looks the key up again cannot get the old MAC.
+    __atomic_fetch_add(&ctx_->neigh_gen, 1u, __ATOMIC_RELEASE);
   }
   void Withdraw(uint16_t port, uint32_t ip) override {
     uint64_t key = NeighKey(port, ip);
     rte_hash_del_key(ctx_->neigh, &key);  // the key slot is reclaimed after a grace period
+    __atomic_fetch_add(&ctx_->neigh_gen, 1u, __ATOMIC_RELEASE);
   }
   void Transmit(void* pkt, uint16_t port, const Mac& mac) override {
     auto* m = static_cast<rte_mbuf*>(pkt);

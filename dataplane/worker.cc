@@ -1,15 +1,19 @@
 // The worker lcore: a poll-mode, run-to-completion IPv4 router over bursts.
 //
-// Per burst: validate L2/L3 and sort packets (IPv4 on, ARP answered or handed to the
-// main lcore, the rest dropped by reason) -> one bulk LPM lookup -> local delivery (ICMP
-// echo answered in place, other traffic punted) or forwarding checks (TTL, MTU) with an
-// RFC 1624 TTL/checksum update -> one bulk neighbour-hash lookup -> MAC rewrite into
-// per-port tx buffers. Neighbour misses go to the main lcore, which resolves and sends.
+// Per chunk of a burst, stage by stage: admit (a branch-free fast test for the common
+// IPv4 frame, the full L2/L3 validation for the rest: ARP answered or handed to the main
+// lcore, bad packets dropped by reason) -> one bulk LPM lookup -> per packet: packets that
+// continue the current run (same LPM result through a gateway) get only TTL/MTU checks,
+// the RFC 1624 TTL/checksum update and two MAC stores; the others take ForwardOne (no
+// route, local delivery with ICMP echo answered in place, TTL/MTU errors, neighbour from
+// the worker's private cache or the shared hash) -> one TX burst per egress port run.
+// Neighbour misses go to the main lcore, which resolves and sends.
 //
 // The packet path allocates nothing but mbufs (for generated ICMP/ARP), takes no lock,
-// makes no syscall and logs nothing. Counters are this worker's own block. Each pass of
-// the loop ends with an RCU quiescent-state report, which is what lets the main lcore
-// free old FIB/neighbour data.
+// makes no syscall and logs nothing. Counters are this worker's own block, added to once
+// per chunk on the forwarding path. Each pass of the loop ends with an RCU quiescent-state
+// report, which is what lets the main lcore free old FIB/neighbour data (and what a
+// memif disconnect waits for before unmapping, see main.cc).
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -39,6 +43,9 @@ struct Worker {
   WorkerStats* st;
   uint64_t* c;  // st->counters
   rte_eth_dev_tx_buffer* txb[RTE_MAX_ETHPORTS];
+  uint64_t mac48[RTE_MAX_ETHPORTS];  // port MACs as FastIpv4Ok compares them
+  uint32_t neigh_gen;                // ctx->neigh_gen the cache below reflects
+  NeighCache ncache;
   uint32_t reset_seen;
   // ICMP error rate limit (RFC 1812 4.3.2.8): a token bucket refilled from the TSC.
   uint64_t icmp_tokens;
@@ -58,6 +65,21 @@ void TxDropped(rte_mbuf** pkts, uint16_t unsent, void* userdata) {
 
 inline void Tx(Worker& w, uint16_t port, rte_mbuf* m) {
   w.c[shm::kCtr_tx_packets] += rte_eth_tx_buffer(port, w.queue, w.txb[port], m);
+}
+
+// Several packets for one port: straight to the PMD when nothing is buffered for it
+// (what is not accepted is dropped, as a buffer flush would), else through the buffer so
+// that earlier frames leave first. Returns the packets the PMD took.
+inline uint64_t TxBulk(Worker& w, uint16_t port, rte_mbuf** pkts, unsigned n) {
+  rte_eth_dev_tx_buffer* b = w.txb[port];
+  if (likely(b->length == 0)) {
+    uint16_t sent = rte_eth_tx_burst(port, w.queue, pkts, static_cast<uint16_t>(n));
+    if (unlikely(sent < n)) TxDropped(pkts + sent, static_cast<uint16_t>(n - sent), w.c);
+    return sent;
+  }
+  uint64_t sent = 0;
+  for (unsigned i = 0; i < n; ++i) sent += rte_eth_tx_buffer(port, w.queue, b, pkts[i]);
+  return sent;
 }
 
 inline bool IcmpAllowed(Worker& w) {
@@ -215,7 +237,8 @@ inline void Drop(Worker& w, rte_mbuf* m, shm::Counter why) {
 }
 
 // Stage 1: L2/L3 validation. Returns true when `m` is a good IPv4 packet for routing.
-inline bool Validate(Worker& w, rte_mbuf* m, uint32_t* dst) {
+// Out of line: only frames the fast admission test does not pass come here.
+__attribute__((noinline)) bool Validate(Worker& w, rte_mbuf* m, uint32_t* dst) {
   Context* ctx = w.ctx;
   uint32_t dlen = rte_pktmbuf_data_len(m);
   if (unlikely(dlen < sizeof(rte_ether_hdr))) {
@@ -276,18 +299,103 @@ inline bool Validate(Worker& w, rte_mbuf* m, uint32_t* dst) {
   return true;
 }
 
-void ProcessChunk(Worker& w, rte_mbuf** pkts, unsigned n) {
+// The neighbour for `key` from the worker's cache, else from the shared hash (and then
+// cached); null when the hash has none.
+inline const NeighCache::Entry* Resolve(Worker& w, uint64_t key, uint16_t port) {
+  const NeighCache::Entry* e = w.ncache.Find(key);
+  if (likely(e != nullptr)) return e;
+  void* data = nullptr;
+  if (rte_hash_lookup_data(w.ctx->neigh, &key, &data) < 0) return nullptr;
+  return w.ncache.Put(key, reinterpret_cast<uintptr_t>(data), w.ctx->port_mac[port]);
+}
+
+// A run: consecutive packets whose LPM result equals `hop` take the answer of the run's
+// first packet (a via-gateway next hop whose neighbour is known), so per packet only the
+// TTL and MTU checks, the TTL/checksum update and the MAC rewrite remain.
+struct Run {
+  static constexpr uint32_t kNone = 0xffffffffu;  // never an LPM result (depth <= 32)
+  uint32_t hop = kNone;
+  uint16_t port = 0;
+  uint16_t mtu = 0;
+  NeighCache::Entry neigh{};  // a copy: a later cache fill in the chunk may reuse the slot
+};
+
+// Everything for one packet that does not continue the current run: next hop (no route,
+// local delivery), TTL and MTU checks with their ICMP errors, TTL update, neighbour
+// (miss: to the main lcore). Returns true when `m` is ready to send out of `run.port`;
+// `run` then describes this packet's next hop. Out of line so that the run loop stays
+// small.
+__attribute__((noinline)) bool ForwardOne(Worker& w, rte_mbuf* m, uint32_t hop, uint32_t dst,
+                                          const NhEntry* nht, uint32_t def, Run& run) {
+  Context* ctx = w.ctx;
+  auto* eth = rte_pktmbuf_mtod(m, uint8_t*);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + sizeof(rte_ether_hdr));
+  uint32_t idx = (hop & RTE_LPM_LOOKUP_SUCCESS) ? (hop & 0x00ffffff) : def;
+  if (unlikely(idx == 0)) {
+    IcmpError(w, m, kIcmpDestUnreach, 0 /* net unreachable */, 0);
+    Drop(w, m, shm::kCtr_drop_no_route);
+    return false;
+  }
+  NhEntry nh = nht[idx];
+  if (unlikely(nh.type == static_cast<uint8_t>(NhType::kLocal))) {
+    Local(w, m, ip);
+    return false;
+  }
+  if (unlikely(ip->time_to_live <= 1)) {
+    IcmpError(w, m, kIcmpTimeExceeded, 0 /* in transit */, 0);
+    Drop(w, m, shm::kCtr_drop_ttl);
+    return false;
+  }
+  uint16_t mtu = ctx->port_mtu[nh.port];
+  if (unlikely(rte_be_to_cpu_16(ip->total_length) > mtu)) {
+    if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) {
+      IcmpError(w, m, kIcmpDestUnreach, 4 /* fragmentation needed */, mtu);
+    }
+    Drop(w, m, shm::kCtr_drop_too_big);
+    return false;
+  }
+  DecrementTtl(ip);
+  uint64_t key = NeighKey(nh.port, nh.gw ? nh.gw : dst);
+  const NeighCache::Entry* e = Resolve(w, key, nh.port);
+  if (unlikely(e == nullptr)) {
+    w.c[shm::kCtr_neigh_miss]++;
+    m->port = nh.port;  // the slow path needs the egress port, not the ingress one
+    ToSlow(w, m, kSlowMiss, static_cast<uint32_t>(key));
+    return false;
+  }
+  // A connected route's neighbour depends on each packet's destination: no run.
+  run.hop = nh.gw ? hop : Run::kNone;
+  run.port = nh.port;
+  run.mtu = mtu;
+  run.neigh = *e;
+  NeighCache::Write(eth, e);
+  return true;
+}
+
+// One chunk (<= kChunk packets, all from RX port `in`), in stages over the whole chunk:
+// admit (fast check, full validation only for what the fast check does not pass) ->
+// bulk LPM -> per packet: next hop, forwarding checks, TTL, neighbour (consecutive
+// packets to the same neighbour reuse the previous answer), MAC rewrite, TX buffer.
+// Counters are summed locally and added to the shared block once per chunk.
+void ProcessChunk(Worker& w, uint16_t in, rte_mbuf** pkts, unsigned n) {
   Context* ctx = w.ctx;
   uint64_t* c = w.c;
   rte_mbuf* ip4[kChunk];
   uint32_t dst[kChunk];
   uint32_t hop[kChunk];
   unsigned k = 0;
+  const uint64_t mac48 = w.mac48[in];
 
-  for (unsigned i = 0; i < n && i < 4; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+  constexpr unsigned kAhead = 4;
+  for (unsigned i = 0; i < n && i < kAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
   for (unsigned i = 0; i < n; ++i) {
-    if (i + 4 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void*));
-    if (Validate(w, pkts[i], &dst[k])) ip4[k++] = pkts[i];
+    if (i + kAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kAhead], void*));
+    rte_mbuf* m = pkts[i];
+    if (likely(FastIpv4Ok(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, m->nb_segs, mac48,
+                          &dst[k])) ||
+        Validate(w, m, &dst[k])) {
+      ip4[k++] = m;
+    }
   }
   if (k == 0) return;
 
@@ -295,79 +403,38 @@ void ProcessChunk(Worker& w, rte_mbuf** pkts, unsigned n) {
   const NhEntry* nht = ctx->fib->nh_table();
   uint32_t def = __atomic_load_n(ctx->fib->default_nh(), __ATOMIC_ACQUIRE);
 
-  rte_mbuf* fwd[kChunk];
-  uint64_t keys[kChunk];
-  const void* keyp[kChunk];
+  // Forwarded packets wait here (with their egress port) for one TX call per port run.
+  rte_mbuf* out[kChunk];
   uint16_t outp[kChunk];
   unsigned f = 0;
+  Run run;
   for (unsigned i = 0; i < k; ++i) {
     rte_mbuf* m = ip4[i];
-    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, sizeof(rte_ether_hdr));
-    uint32_t idx = (hop[i] & RTE_LPM_LOOKUP_SUCCESS) ? (hop[i] & 0x00ffffff) : def;
-    if (unlikely(idx == 0)) {
-      IcmpError(w, m, kIcmpDestUnreach, 0 /* net unreachable */, 0);
-      Drop(w, m, shm::kCtr_drop_no_route);
+    auto* eth = rte_pktmbuf_mtod(m, uint8_t*);
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + sizeof(rte_ether_hdr));
+    if (likely(hop[i] == run.hop) && likely(ip->time_to_live > 1) &&
+        likely(rte_be_to_cpu_16(ip->total_length) <= run.mtu)) {
+      DecrementTtl(ip);
+      NeighCache::Write(eth, &run.neigh);
+      outp[f] = run.port;
+      out[f++] = m;
       continue;
     }
-    NhEntry nh = nht[idx];
-    if (unlikely(nh.type == static_cast<uint8_t>(NhType::kLocal))) {
-      Local(w, m, ip);
-      continue;
+    if (ForwardOne(w, m, hop[i], dst[i], nht, def, run)) {
+      outp[f] = run.port;
+      out[f++] = m;
     }
-    if (unlikely(ip->time_to_live <= 1)) {
-      IcmpError(w, m, kIcmpTimeExceeded, 0 /* in transit */, 0);
-      Drop(w, m, shm::kCtr_drop_ttl);
-      continue;
-    }
-    if (unlikely(rte_be_to_cpu_16(ip->total_length) > ctx->port_mtu[nh.port])) {
-      if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) {
-        IcmpError(w, m, kIcmpDestUnreach, 4 /* fragmentation needed */,
-                  ctx->port_mtu[nh.port]);
-      }
-      Drop(w, m, shm::kCtr_drop_too_big);
-      continue;
-    }
-    DecrementTtl(ip);
-    keys[f] = NeighKey(nh.port, nh.gw ? nh.gw : dst[i]);
-    outp[f] = nh.port;
-    fwd[f++] = m;
   }
   if (f == 0) return;
-
-  // Bursts usually go to a handful of next hops: look each distinct run up once.
-  uint8_t slot[kChunk];
-  unsigned u = 0;
-  for (unsigned i = 0; i < f; ++i) {
-    if (u == 0 || keys[i] != *static_cast<const uint64_t*>(keyp[u - 1])) keyp[u++] = &keys[i];
-    slot[i] = static_cast<uint8_t>(u - 1);
+  c[shm::kCtr_forwarded] += f;
+  uint64_t sent = 0;
+  for (unsigned i = 0; i < f;) {
+    unsigned j = i + 1;
+    while (j < f && outp[j] == outp[i]) ++j;
+    sent += TxBulk(w, outp[i], out + i, j - i);
+    i = j;
   }
-  uint64_t hit = 0;
-  void* data[kChunk];
-  rte_hash_lookup_bulk_data(ctx->neigh, keyp, u, &hit, data);
-  for (unsigned i = 0; i < f; ++i) {
-    rte_mbuf* m = fwd[i];
-    uint16_t port = outp[i];
-    unsigned sl = slot[i];
-    if (likely(hit & (1ull << sl))) {
-      // Both MACs in two stores: next hop's 6 bytes + our first 2, then our last 4.
-      auto* eth = rte_pktmbuf_mtod(m, uint8_t*);
-      const uint8_t* src = ctx->port_mac[port].addr_bytes;
-      uint16_t src_lo;
-      uint32_t src_hi;
-      std::memcpy(&src_lo, src, 2);
-      std::memcpy(&src_hi, src + 2, 4);
-      uint64_t w0 = (reinterpret_cast<uintptr_t>(data[sl]) & 0xffffffffffffull) |
-                    (uint64_t{src_lo} << 48);
-      std::memcpy(eth, &w0, 8);
-      std::memcpy(eth + 8, &src_hi, 4);
-      c[shm::kCtr_forwarded]++;
-      Tx(w, port, m);
-    } else {
-      c[shm::kCtr_neigh_miss]++;
-      m->port = port;  // the slow path needs the egress port, not the ingress one
-      ToSlow(w, m, kSlowMiss, static_cast<uint32_t>(keys[i]));
-    }
-  }
+  c[shm::kCtr_tx_packets] += sent;
 }
 
 }  // namespace
@@ -385,6 +452,9 @@ int WorkerMain(void* arg) {
   w.icmp_last_tsc = rte_rdtsc();
   w.icmp_tsc_per_token = rte_get_tsc_hz() / kIcmpPerSecond;
   w.reset_seen = __atomic_load_n(&ctx->reset_gen, __ATOMIC_ACQUIRE);
+  w.neigh_gen = __atomic_load_n(&ctx->neigh_gen, __ATOMIC_ACQUIRE);
+  w.ncache.Clear();
+  for (unsigned p = 0; p < RTE_MAX_ETHPORTS; ++p) w.mac48[p] = Mac48(ctx->port_mac[p]);
   for (unsigned p = 0; p < ctx->n_ports; ++p) {
     uint16_t pid = ctx->port_ids[p];
     w.txb[pid] = static_cast<rte_eth_dev_tx_buffer*>(rte_zmalloc_socket(
@@ -403,8 +473,15 @@ int WorkerMain(void* arg) {
   rte_mbuf* pkts[256];
   unsigned idle_streak = 0;
 
+  // One TSC read per poll: a poll's cycles run from the end of the previous poll to the
+  // end of this one (RX, processing, TX flush and the loop's bookkeeping).
+  uint64_t t_prev = rte_rdtsc();
   while (!__atomic_load_n(&ctx->quit, __ATOMIC_RELAXED)) {
-    uint64_t t0 = rte_rdtsc();
+    uint32_t ng = __atomic_load_n(&ctx->neigh_gen, __ATOMIC_ACQUIRE);
+    if (unlikely(ng != w.neigh_gen)) {
+      w.neigh_gen = ng;
+      w.ncache.Clear();
+    }
     unsigned total = 0;
     for (unsigned p = 0; p < n_ports; ++p) {
       uint16_t pid = ctx->port_ids[p];
@@ -413,7 +490,7 @@ int WorkerMain(void* arg) {
       total += n;
       for (unsigned off = 0; off < n; off += kChunk) {
         unsigned cn = n - off < kChunk ? n - off : kChunk;
-        ProcessChunk(w, pkts + off, cn);
+        ProcessChunk(w, pid, pkts + off, cn);
       }
     }
     if (drains_handoff) {
@@ -428,10 +505,13 @@ int WorkerMain(void* arg) {
       w.c[shm::kCtr_tx_packets] += rte_eth_tx_buffer_flush(pid, w.queue, w.txb[pid]);
     }
     rte_rcu_qsbr_quiescent(ctx->rcu, w.idx);
+    uint64_t t_now = rte_rdtsc();
+    uint64_t dt = t_now - t_prev;
+    t_prev = t_now;
     if (total) {
       idle_streak = 0;
       w.c[shm::kCtr_rx_packets] += total;
-      w.st->busy_cycles += rte_rdtsc() - t0;
+      w.st->busy_cycles += dt;
       w.st->busy_polls++;
       w.st->vectors += total;
     } else {
@@ -439,7 +519,10 @@ int WorkerMain(void* arg) {
       // An idle worker lets other threads pinned to its core run (test machines and
       // small appliances share cores); under load the streak never builds up, so the
       // packet path makes no syscall.
-      if (++idle_streak >= kIdleYieldAfter) sched_yield();
+      if (++idle_streak >= kIdleYieldAfter) {
+        sched_yield();
+        t_prev = rte_rdtsc();  // time given away is nobody's busy time
+      }
     }
     uint32_t g = __atomic_load_n(&ctx->reset_gen, __ATOMIC_RELAXED);
     if (unlikely(g != w.reset_seen)) {
