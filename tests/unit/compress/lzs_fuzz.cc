@@ -5,18 +5,16 @@
 //   3. if step 1 succeeded, the decoded bytes are re-compressed and must round-trip.
 // Under libFuzzer it is LLVMFuzzerTestOneInput:
 //   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-//     -DARSEC_LIBFUZZER -I. tests/unit/compress/lzs_fuzz.cc dataplane/compress/lzs.cc
+//     -I. tests/unit/compress/lzs_fuzz.cc dataplane/compress/lzs.cc
 //     -o lzs_fuzz            (one command, from the repository root)
 //   ./lzs_fuzz -max_total_time=60 -max_len=12000 CORPUS_DIR
-// Built normally (`lzs_fuzz`, not built by default) it runs the checks over each file
-// named on the command line.
+// Built normally (`lzs_fuzz`, not built by default) tests/unit/fuzz_file_main.cc runs
+// the checks over each file named on the command line.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "dataplane/compress/lzs.h"
@@ -82,15 +80,3 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   return 0;
 }
 
-#ifndef ARSEC_LIBFUZZER
-int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    std::ifstream in(argv[i], std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string s = ss.str();
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-  }
-  return 0;
-}
-#endif

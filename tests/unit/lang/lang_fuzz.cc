@@ -1,12 +1,10 @@
 // Fuzz entry point for the command-language engine: Parse, Canonical round trip and
-// Complete on arbitrary bytes. Under libFuzzer (clang -fsanitize=fuzzer
-// -DARSEC_LIBFUZZER) it is LLVMFuzzerTestOneInput; built normally (`lang_fuzz`, not
-// built by default) it runs the same checks over each file named on the command line.
+// Complete on arbitrary bytes. Link it with clang -fsanitize=fuzzer for real fuzzing;
+// built normally (`lang_fuzz`, not built by default) tests/unit/fuzz_file_main.cc runs
+// the same checks over each file named on the command line.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "cli/lang/parser.h"
@@ -28,15 +26,3 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   return 0;
 }
 
-#ifndef ARSEC_LIBFUZZER
-int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    std::ifstream in(argv[i], std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string s = ss.str();
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-  }
-  return 0;
-}
-#endif
