@@ -7,7 +7,7 @@ PACKAGES=(
   # build
   build-essential pkg-config meson ninja-build
   libdpdk-dev dpdk libipsec-mb-dev libconfig++-dev libabsl-dev
-  libgtest-dev libgmock-dev googletest libssl-dev libedit-dev libpcap-dev
+  libgtest-dev libgmock-dev googletest libssl-dev libedit-dev libpcap-dev zlib1g-dev
   # run and test
   iproute2 iputils-ping nftables tshark python3-scapy python3-pytest tmux ethtool
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
