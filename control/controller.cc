@@ -247,7 +247,7 @@ CommandResult Controller::Dispatch(Session& s, const lang::ParsedCommand& cmd, b
       auto st = model_.AddInterface(object, addr, opt_ip("MASK"));
       if (!st.ok()) return Fail(m, st);
       log_->Add(3, "IP", "CONF", "MSG",
-                addr ? absl::StrCat("Address ", IpToString(addr), " added to ", object)
+                addr ? absl::StrCat("Address ", lang::FormatIpv4(addr), " added to ", object)
                      : absl::StrCat("Interface ", object, " added unnumbered"));
       return Ok(m);
     }
@@ -266,8 +266,8 @@ CommandResult Controller::Dispatch(Session& s, const lang::ParsedCommand& cmd, b
                                 static_cast<uint32_t>(cmd.GetUint("METRIC", 1)));
       if (!st.ok()) return Fail(m, st);
       log_->Add(3, "IP", "CONF", "MSG",
-                absl::StrCat("Route to ", IpToString(net), " via ",
-                             IpToString(cmd.GetIpv4("NEXTHOP")), " added"));
+                absl::StrCat("Route to ", lang::FormatIpv4(net), " via ",
+                             lang::FormatIpv4(cmd.GetIpv4("NEXTHOP")), " added"));
       return Ok(m);
     }
     case CommandId::kDeleteIpRoute: {
@@ -279,7 +279,7 @@ CommandResult Controller::Dispatch(Session& s, const lang::ParsedCommand& cmd, b
       if (cmd.Has("INTERFACE")) ifname = cmd.Get("INTERFACE");
       auto st = model_.DeleteRoute(*route, opt_ip("MASK"), ifname, opt_ip("NEXTHOP"));
       if (!st.ok()) return Fail(m, st);
-      log_->Add(3, "IP", "CONF", "MSG", absl::StrCat("Route to ", IpToString(*route), " deleted"));
+      log_->Add(3, "IP", "CONF", "MSG", absl::StrCat("Route to ", lang::FormatIpv4(*route), " deleted"));
       return Ok(m);
     }
     case CommandId::kEnableIp:
@@ -301,7 +301,7 @@ CommandResult Controller::Dispatch(Session& s, const lang::ParsedCommand& cmd, b
       auto st = model_.AddStaticArp(ip, cmd.Get("INTERFACE"), *mac);
       if (!st.ok()) return Fail(m, st);
       log_->Add(3, "IP", "CONF", "MSG",
-                absl::StrCat("Static ARP entry ", IpToString(ip), " ", cmd.Get("ETHERNET"),
+                absl::StrCat("Static ARP entry ", lang::FormatIpv4(ip), " ", cmd.Get("ETHERNET"),
                              " added on ", cmd.Get("INTERFACE")));
       return Ok(m);
     }
@@ -312,7 +312,7 @@ CommandResult Controller::Dispatch(Session& s, const lang::ParsedCommand& cmd, b
       auto st = model_.DeleteStaticArp(ip, ifname);
       if (!st.ok()) return Fail(m, st);
       log_->Add(3, "IP", "CONF", "MSG",
-                absl::StrCat("Static ARP entry ", IpToString(ip), " deleted"));
+                absl::StrCat("Static ARP entry ", lang::FormatIpv4(ip), " deleted"));
       return Ok(m);
     }
     case CommandId::kShowDataplane:

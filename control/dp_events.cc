@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "cli/lang/parser.h"
 #include "common/ring_msg.h"
 #include "control/config/config_model.h"
 
@@ -47,7 +48,7 @@ void DataplaneEvents::Loop() {
           log_->Add(e.state == msg::kNeighFailed ? 4 : 6, "IP", "NEIG",
                     e.state == msg::kNeighFailed ? "FAIL" : "MSG",
                     absl::StrFormat("ARP %s on %s is %s (%02x-%02x-%02x-%02x-%02x-%02x)",
-                                    IpToString(e.ip), Port(e.port),
+                                    lang::FormatIpv4(e.ip), Port(e.port),
                                     e.state < 4 ? kState[e.state] : "unknown", a[0], a[1], a[2],
                                     a[3], a[4], a[5]));
           break;
@@ -65,8 +66,8 @@ void DataplaneEvents::Loop() {
           if (++punts_in_window <= 10) {
             const auto& p = m->body.punt;
             log_->Add(6, "DP", "PUNT", "MSG",
-                      absl::StrCat("Punted from ", Port(p.port), ": ", IpToString(p.src), " > ",
-                                   IpToString(p.dst), " proto ", p.proto, " (", p.len,
+                      absl::StrCat("Punted from ", Port(p.port), ": ", lang::FormatIpv4(p.src), " > ",
+                                   lang::FormatIpv4(p.dst), " proto ", p.proto, " (", p.len,
                                    " bytes), no local service"));
           } else {
             ++punts_suppressed;

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/lang/parser.h"
 
 namespace arsec::control {
 namespace {
@@ -50,11 +51,11 @@ std::string FormatIpInterfaces(const ConfigModel& model, absl::string_view only)
       continue;
     }
     const uint32_t src = model.SourceAddressFor(i.name);
-    std::string source = src ? IpToString(src) : "none";
+    std::string source = src ? lang::FormatIpv4(src) : "none";
     if (i.unnumbered()) source += " (unnumbered)";
     out += absl::StrFormat("%-12s %-8s %-5u %-16s %-16s %s\n", i.name, i.id.base, i.port,
-                           i.unnumbered() ? "0.0.0.0" : IpToString(i.addr),
-                           i.unnumbered() ? "-" : IpToString(i.mask), source);
+                           i.unnumbered() ? "0.0.0.0" : lang::FormatIpv4(i.addr),
+                           i.unnumbered() ? "-" : lang::FormatIpv4(i.mask), source);
   }
   out += Rule(78);
   return out;
@@ -68,12 +69,12 @@ std::string FormatIpRoutes(const ConfigModel& model) {
   out += Rule(78);
   for (const auto& i : model.interfaces()) {
     if (i.unnumbered()) continue;
-    out += absl::StrFormat("%-16s %-16s %-16s %-12s %-9s %u\n", IpToString(i.addr & i.mask),
-                           IpToString(i.mask), "0.0.0.0", i.name, "interface", 1);
+    out += absl::StrFormat("%-16s %-16s %-16s %-12s %-9s %u\n", lang::FormatIpv4(i.addr & i.mask),
+                           lang::FormatIpv4(i.mask), "0.0.0.0", i.name, "interface", 1);
   }
   for (const auto& r : model.routes()) {
-    out += absl::StrFormat("%-16s %-16s %-16s %-12s %-9s %u\n", IpToString(r.prefix),
-                           IpToString(r.mask), IpToString(r.nexthop), r.ifname, "static",
+    out += absl::StrFormat("%-16s %-16s %-16s %-12s %-9s %u\n", lang::FormatIpv4(r.prefix),
+                           lang::FormatIpv4(r.mask), lang::FormatIpv4(r.nexthop), r.ifname, "static",
                            r.metric);
   }
   out += Rule(78);
@@ -97,7 +98,7 @@ std::string FormatArp(const std::vector<msg::ArpEntry>& arp,
       if (s.ip == e.ip && s.port == e.port) is_static = true;
     }
     out += absl::StrFormat("%-10s %-16s %-18s %-8s %-11s %8u %8s\n", PortName(ports, e.port),
-                           IpToString(e.ip), have_mac ? Mac(e.mac) : "-",
+                           lang::FormatIpv4(e.ip), have_mac ? Mac(e.mac) : "-",
                            is_static ? "static" : "dynamic", st, e.age_s,
                            e.expires_s ? absl::StrCat(e.expires_s) : std::string("-"));
   }

@@ -8,16 +8,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "cli/lang/parser.h"
 #include "cli/lang/tokenizer.h"
 #include "control/config/password.h"
 
 namespace arsec::control {
-
-std::string IpToString(uint32_t a) {
-  return absl::StrFormat("%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
-}
 
 int MaskToPrefix(uint32_t mask) {
   int n = 0;
@@ -155,11 +150,11 @@ absl::Status ConfigModel::AddInterface(absl::string_view name, uint32_t addr,
     if (i.mask == 0) return absl::InvalidArgumentError("MASK 0.0.0.0 is only for an unnumbered interface");
     const uint32_t host = i.addr & ~i.mask;
     if (i.mask != 0xffffffffu && (host == 0 || host == ~i.mask)) {
-      return absl::InvalidArgumentError(absl::StrCat("IPADDRESS ", IpToString(addr),
+      return absl::InvalidArgumentError(absl::StrCat("IPADDRESS ", lang::FormatIpv4(addr),
                                                      " is a network or broadcast address for that MASK"));
     }
     if ((addr >> 28) >= 14 || (addr >> 24) == 127) {
-      return absl::InvalidArgumentError(absl::StrCat("IPADDRESS ", IpToString(addr),
+      return absl::InvalidArgumentError(absl::StrCat("IPADDRESS ", lang::FormatIpv4(addr),
                                                      " is not a unicast address"));
     }
   }
@@ -169,7 +164,7 @@ absl::Status ConfigModel::AddInterface(absl::string_view name, uint32_t addr,
   }
   for (const auto& other : interfaces_) {
     if (addr != 0 && other.addr == addr) {
-      return absl::AlreadyExistsError(absl::StrCat("IP address ", IpToString(addr),
+      return absl::AlreadyExistsError(absl::StrCat("IP address ", lang::FormatIpv4(addr),
                                                    " is already assigned to ", other.name));
     }
   }
@@ -190,14 +185,14 @@ absl::Status ConfigModel::DeleteInterface(absl::string_view name, std::optional<
   }
   const IpInterface& i = interfaces_[idx];
   if (addr && *addr != i.addr) {
-    return absl::NotFoundError(absl::StrCat("IP address ", IpToString(*addr),
+    return absl::NotFoundError(absl::StrCat("IP address ", lang::FormatIpv4(*addr),
                                             " is not assigned to ", i.name));
   }
   for (const auto& r : routes_) {
     auto rid = ParseIfName(r.ifname);
     if (rid.ok() && rid->base == i.id.base && rid->logical == i.id.logical) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "Interface ", i.name, " is used by the route to ", IpToString(r.prefix),
+          "Interface ", i.name, " is used by the route to ", lang::FormatIpv4(r.prefix),
           "; delete the route first"));
     }
   }
@@ -215,9 +210,9 @@ absl::Status ConfigModel::AddRoute(uint32_t prefix, std::optional<uint32_t> mask
   r.mask = mask_opt.value_or(ClassfulMask(prefix));
   if (MaskToPrefix(r.mask) < 0) return absl::InvalidArgumentError("MASK is not a valid mask");
   if ((prefix & ~r.mask) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("ROUTE ", IpToString(prefix),
+    return absl::InvalidArgumentError(absl::StrCat("ROUTE ", lang::FormatIpv4(prefix),
                                                    " has host bits set for MASK ",
-                                                   IpToString(r.mask)));
+                                                   lang::FormatIpv4(r.mask)));
   }
   if (metric < 1 || metric > 16) return absl::InvalidArgumentError("METRIC must be 1..16");
   r.metric = metric;
@@ -231,9 +226,9 @@ absl::Status ConfigModel::AddRoute(uint32_t prefix, std::optional<uint32_t> mask
   r.ifname = absl::AsciiStrToLower(ifname);
   for (const auto& o : routes_) {
     if (o.prefix == r.prefix && o.mask == r.mask && o.nexthop == r.nexthop && o.ifname == r.ifname) {
-      return absl::AlreadyExistsError(absl::StrCat("The route to ", IpToString(prefix), "/",
+      return absl::AlreadyExistsError(absl::StrCat("The route to ", lang::FormatIpv4(prefix), "/",
                                                    MaskToPrefix(r.mask), " via ",
-                                                   IpToString(nexthop), " already exists"));
+                                                   lang::FormatIpv4(nexthop), " already exists"));
     }
   }
   if (absl::Status s = dp_->AddRoute(RouteMsg(r)); !s.ok()) {
@@ -258,12 +253,12 @@ absl::Status ConfigModel::DeleteRoute(uint32_t prefix, std::optional<uint32_t> m
     hits.push_back(i);
   }
   if (hits.empty()) {
-    return absl::NotFoundError(absl::StrCat("No static route to ", IpToString(prefix),
+    return absl::NotFoundError(absl::StrCat("No static route to ", lang::FormatIpv4(prefix),
                                             " matches"));
   }
   if (hits.size() > 1) {
     return absl::InvalidArgumentError(absl::StrCat(
-        hits.size(), " routes to ", IpToString(prefix),
+        hits.size(), " routes to ", lang::FormatIpv4(prefix),
         " match; give INTERFACE and NEXTHOP to choose one"));
   }
   const StaticRoute& r = routes_[hits[0]];
@@ -297,7 +292,7 @@ absl::Status ConfigModel::AddStaticArp(uint32_t ip, absl::string_view ifname,
   IfName id;
   if (absl::Status s = CheckName(ifname, &id, &a.port); !s.ok()) return s;
   if (ip == 0 || (ip >> 28) >= 14 || (ip >> 24) == 127 || (ip >> 24) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("ARP ", IpToString(ip),
+    return absl::InvalidArgumentError(absl::StrCat("ARP ", lang::FormatIpv4(ip),
                                                    " is not a unicast host address"));
   }
   if ((mac[0] & 1) != 0 || mac == std::array<uint8_t, 6>{}) {
@@ -309,7 +304,7 @@ absl::Status ConfigModel::AddStaticArp(uint32_t ip, absl::string_view ifname,
   a.mac = mac;
   for (const auto& o : static_arp_) {
     if (o.ip == ip && o.port == a.port) {
-      return absl::AlreadyExistsError(absl::StrCat("A static ARP entry for ", IpToString(ip),
+      return absl::AlreadyExistsError(absl::StrCat("A static ARP entry for ", lang::FormatIpv4(ip),
                                                    " on ", o.ifname, " already exists"));
     }
   }
@@ -333,12 +328,12 @@ absl::Status ConfigModel::DeleteStaticArp(uint32_t ip, std::optional<std::string
     if (static_arp_[i].ip == ip && (!port || static_arp_[i].port == *port)) hits.push_back(i);
   }
   if (hits.empty()) {
-    return absl::NotFoundError(absl::StrCat("No static ARP entry for ", IpToString(ip),
+    return absl::NotFoundError(absl::StrCat("No static ARP entry for ", lang::FormatIpv4(ip),
                                             ifname ? absl::StrCat(" on ", *ifname) : ""));
   }
   if (hits.size() > 1) {
     return absl::InvalidArgumentError(absl::StrCat(
-        hits.size(), " static ARP entries for ", IpToString(ip),
+        hits.size(), " static ARP entries for ", lang::FormatIpv4(ip),
         " exist; give INTERFACE to choose one"));
   }
   const StaticArp& a = static_arp_[hits[0]];
@@ -538,19 +533,19 @@ std::string ConfigModel::Canonical() const {
     if (i.unnumbered()) {
       absl::StrAppend(&out, "ADD IP INTERFACE=", i.name, " IPADDRESS=0.0.0.0\n");
     } else {
-      absl::StrAppend(&out, "ADD IP INTERFACE=", i.name, " IPADDRESS=", IpToString(i.addr),
-                      " MASK=", IpToString(i.mask), "\n");
+      absl::StrAppend(&out, "ADD IP INTERFACE=", i.name, " IPADDRESS=", lang::FormatIpv4(i.addr),
+                      " MASK=", lang::FormatIpv4(i.mask), "\n");
     }
   }
   for (const auto& r : routes_) {
-    absl::StrAppend(&out, "ADD IP ROUTE=", IpToString(r.prefix), " MASK=", IpToString(r.mask),
-                    " INTERFACE=", r.ifname, " NEXTHOP=", IpToString(r.nexthop));
+    absl::StrAppend(&out, "ADD IP ROUTE=", lang::FormatIpv4(r.prefix), " MASK=", lang::FormatIpv4(r.mask),
+                    " INTERFACE=", r.ifname, " NEXTHOP=", lang::FormatIpv4(r.nexthop));
     if (r.metric != 1) absl::StrAppend(&out, " METRIC=", r.metric);
     out += "\n";
   }
   if (!static_arp_.empty()) out += "#\n# Static ARP entries\n#\n";
   for (const auto& a : static_arp_) {
-    absl::StrAppend(&out, "ADD IP ARP=", IpToString(a.ip), " INTERFACE=", a.ifname,
+    absl::StrAppend(&out, "ADD IP ARP=", lang::FormatIpv4(a.ip), " INTERFACE=", a.ifname,
                     " ETHERNET=", lang::FormatMac(a.mac), "\n");
   }
   out += CanonicalUsers();

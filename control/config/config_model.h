@@ -67,8 +67,7 @@ struct User {
   unsigned logins = 0, login_fails = 0;
 };
 
-// Names used in messages and canonical output.
-std::string IpToString(uint32_t host_order);
+// Mask helpers (addresses are printed with lang::FormatIpv4).
 int MaskToPrefix(uint32_t mask);       // -1 when not contiguous
 uint32_t PrefixToMask(int prefix_len);
 uint32_t ClassfulMask(uint32_t addr);  // the AR default when MASK is omitted

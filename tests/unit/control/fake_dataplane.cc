@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/lang/parser.h"
 #include "control/config/config_model.h"
 
 namespace arsec::control::testing {
@@ -61,33 +62,33 @@ absl::Status FakeDataplane::Change(std::string call, const std::string& key, boo
 }
 
 absl::Status FakeDataplane::AddAddress(const msg::AddrBody& a) {
-  std::string key = absl::StrCat("addr ", a.ifname, " ", IpToString(a.addr), "/", a.prefix_len);
-  return Change(absl::StrCat("addr_add ", a.ifname, " ", IpToString(a.addr), "/", a.prefix_len,
+  std::string key = absl::StrCat("addr ", a.ifname, " ", lang::FormatIpv4(a.addr), "/", a.prefix_len);
+  return Change(absl::StrCat("addr_add ", a.ifname, " ", lang::FormatIpv4(a.addr), "/", a.prefix_len,
                              " port=", a.port),
                 key, true);
 }
 
 absl::Status FakeDataplane::DeleteAddress(const msg::AddrBody& a) {
-  std::string key = absl::StrCat("addr ", a.ifname, " ", IpToString(a.addr), "/", a.prefix_len);
-  return Change(absl::StrCat("addr_del ", a.ifname, " ", IpToString(a.addr), "/", a.prefix_len,
+  std::string key = absl::StrCat("addr ", a.ifname, " ", lang::FormatIpv4(a.addr), "/", a.prefix_len);
+  return Change(absl::StrCat("addr_del ", a.ifname, " ", lang::FormatIpv4(a.addr), "/", a.prefix_len,
                              " port=", a.port),
                 key, false);
 }
 
 absl::Status FakeDataplane::AddRoute(const msg::RouteBody& r) {
-  std::string key = absl::StrCat("route ", IpToString(r.prefix), "/", r.prefix_len, " ",
-                                 IpToString(r.nexthop), " ", r.ifname);
-  return Change(absl::StrCat("route_add ", IpToString(r.prefix), "/", r.prefix_len, " via ",
-                             IpToString(r.nexthop), " ", r.ifname, " port=", r.port,
+  std::string key = absl::StrCat("route ", lang::FormatIpv4(r.prefix), "/", r.prefix_len, " ",
+                                 lang::FormatIpv4(r.nexthop), " ", r.ifname);
+  return Change(absl::StrCat("route_add ", lang::FormatIpv4(r.prefix), "/", r.prefix_len, " via ",
+                             lang::FormatIpv4(r.nexthop), " ", r.ifname, " port=", r.port,
                              " metric=", r.metric),
                 key, true);
 }
 
 absl::Status FakeDataplane::DeleteRoute(const msg::RouteBody& r) {
-  std::string key = absl::StrCat("route ", IpToString(r.prefix), "/", r.prefix_len, " ",
-                                 IpToString(r.nexthop), " ", r.ifname);
-  return Change(absl::StrCat("route_del ", IpToString(r.prefix), "/", r.prefix_len, " via ",
-                             IpToString(r.nexthop), " ", r.ifname, " port=", r.port),
+  std::string key = absl::StrCat("route ", lang::FormatIpv4(r.prefix), "/", r.prefix_len, " ",
+                                 lang::FormatIpv4(r.nexthop), " ", r.ifname);
+  return Change(absl::StrCat("route_del ", lang::FormatIpv4(r.prefix), "/", r.prefix_len, " via ",
+                             lang::FormatIpv4(r.nexthop), " ", r.ifname, " port=", r.port),
                 key, false);
 }
 
@@ -98,7 +99,7 @@ std::string MacText(const uint8_t* m) {
 }  // namespace
 
 absl::Status FakeDataplane::AddNeighbour(const msg::ArpEntry& e) {
-  calls.push_back(absl::StrCat("neigh_add ", IpToString(e.ip), " ", MacText(e.mac),
+  calls.push_back(absl::StrCat("neigh_add ", lang::FormatIpv4(e.ip), " ", MacText(e.mac),
                                " port=", e.port));
   if (!refuse_next.ok()) {
     absl::Status s = refuse_next;
@@ -124,7 +125,7 @@ absl::Status FakeDataplane::AddNeighbour(const msg::ArpEntry& e) {
 }
 
 absl::Status FakeDataplane::DeleteNeighbour(const msg::ArpEntry& e) {
-  calls.push_back(absl::StrCat("neigh_del ", IpToString(e.ip), " port=", e.port));
+  calls.push_back(absl::StrCat("neigh_del ", lang::FormatIpv4(e.ip), " port=", e.port));
   if (!refuse_next.ok()) {
     absl::Status s = refuse_next;
     refuse_next = absl::OkStatus();
