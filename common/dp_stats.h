@@ -46,7 +46,40 @@ namespace arsec::shm {
   X(drop_punt_ratelimit, "dropPuntRateLimit", "punt event suppressed by the rate limit") \
   X(drop_event_full, "dropEventFull", "event ring to the control plane full")         \
   X(drop_neigh_table_full, "dropNeighTableFull", "neighbour table full")               \
-  X(arp_requests_sent, "arpRequestsSent", "ARP requests sent to resolve next hops")
+  X(arp_requests_sent, "arpRequestsSent", "ARP requests sent to resolve next hops")      \
+  ARSEC_IPSEC_COUNTERS(X)
+
+// The IPsec module's counters (SHOW IPSEC COUNTERS prints these; names start "ipsec").
+#define ARSEC_IPSEC_COUNTERS(X)                                                        \
+  X(ipsec_out_packets, "ipsecOutPackets", "packets protected (bundle applied)")         \
+  X(ipsec_in_packets, "ipsecInPackets", "packets unprotected and accepted")             \
+  X(ipsec_spd_permit, "ipsecSpdPermit", "packets passed in clear by a PERMIT policy")   \
+  X(ipsec_spd_deny, "ipsecSpdDeny", "packets dropped by a DENY policy")                 \
+  X(ipsec_spd_implicit_deny, "ipsecSpdImplicitDeny", "packets matching no policy of an interface with an SPD") \
+  X(ipsec_drop_no_sa, "ipsecDropNoSa", "IPSEC policy has no SA (yet)")                  \
+  X(ipsec_drop_unknown_spi, "ipsecDropUnknownSpi", "inbound ESP/AH/IPComp with an SPI of no SA") \
+  X(ipsec_drop_replay, "ipsecDropReplay", "inbound sequence number replayed or too old") \
+  X(ipsec_drop_auth, "ipsecDropAuthFailed", "inbound ICV verification failed")          \
+  X(ipsec_drop_bad_pad, "ipsecDropBadPadding", "inbound ESP padding or trailer invalid")  \
+  X(ipsec_drop_bad_len, "ipsecDropBadLength", "inbound packet too short or not block aligned") \
+  X(ipsec_drop_bad_inner, "ipsecDropBadInner", "decapsulated packet is not a valid IPv4 packet") \
+  X(ipsec_drop_policy, "ipsecDropPolicyMismatch", "decapsulated packet does not match its SA's policy") \
+  X(ipsec_drop_clear, "ipsecDropClearOnIpsec", "clear packet arrived where an IPSEC policy requires protection") \
+  X(ipsec_drop_bundle, "ipsecDropBundleMismatch", "inbound protocols do not follow the SA bundle") \
+  X(ipsec_drop_comp, "ipsecDropDecompress", "IPComp payload failed to decompress")      \
+  X(ipsec_drop_crypto, "ipsecDropCryptoError", "crypto engine error or queue full")      \
+  X(ipsec_drop_seq_overflow, "ipsecDropSeqOverflow", "outbound sequence number exhausted") \
+  X(ipsec_drop_no_room, "ipsecDropNoRoom", "no headroom/tailroom or buffer for the encapsulation") \
+  X(ipsec_drop_expired, "ipsecDropSaExpired", "SA past its hard lifetime")              \
+  X(ipsec_drop_disabled, "ipsecDropDisabled", "IPsec packet while the module is disabled") \
+  X(ipsec_drop_frag, "ipsecDropFragment", "fragmentation or reassembly failed")          \
+  X(ipsec_comp_uncompressed, "ipsecCompSentUncompressed", "IPComp skipped: the packet did not shrink") \
+  X(ipsec_fragments_out, "ipsecFragmentsOut", "fragments made of protected packets over the MTU") \
+  X(ipsec_reassembled, "ipsecReassembled", "inbound ESP/AH packets reassembled from fragments") \
+  X(ipsec_heartbeats_out, "ipsecUdpHeartbeatsOut", "ESP-over-UDP heartbeats sent")        \
+  X(ipsec_heartbeats_in, "ipsecUdpHeartbeatsIn", "ESP-over-UDP heartbeats received")      \
+  X(ipsec_natt_keepalive_in, "ipsecNattKeepaliveIn", "NAT-T keepalives received (RFC 3948)") \
+  X(ipsec_acquires, "ipsecAcquires", "acquire events raised for policies without SAs")
 
 enum Counter : uint32_t {
 #define ARSEC_X(id, name, help) kCtr_##id,

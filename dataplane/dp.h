@@ -22,7 +22,9 @@
 
 #include "common/dp_stats.h"
 #include "common/startup_config.h"
+#include "dataplane/crypto/engine.h"
 #include "dataplane/fib.h"
+#include "dataplane/ipsec/ipsec_tables.h"
 
 namespace arsec::dp {
 
@@ -30,10 +32,12 @@ inline constexpr unsigned kMaxPorts = 16;
 inline constexpr unsigned kChunk = 64;  // packets per pipeline pass (per-chunk arrays on the stack)
 
 // Why a packet went from a worker to the main lcore (stored in the mbuf's dynfield).
-enum SlowKind : uint8_t { kSlowArp = 1, kSlowMiss = 2, kSlowPunt = 3 };
+enum SlowKind : uint8_t { kSlowArp = 1, kSlowMiss = 2, kSlowPunt = 3, kSlowDebug = 4 };
 struct SlowMeta {
-  uint32_t nexthop;  // kSlowMiss: the next hop to resolve (host order)
+  uint32_t nexthop;  // kSlowMiss: the next hop to resolve (host order); kSlowDebug: policy id
+  uint32_t aux;      // kSlowDebug: SA id
   uint8_t kind;
+  uint8_t flags;     // kSlowDebug: bit 0 outbound, bit 1 post processing
 };
 
 struct PortInfo {
@@ -77,6 +81,13 @@ struct Context {
 
   int meta_off = -1;                    // dynfield offset of SlowMeta
   uint32_t reset_gen = 0;               // bumped by kCountersReset; workers zero themselves
+  // IPsec: the SAD, policies and SPD; one crypto engine per worker ([n_workers]: the
+  // main lcore's, used to create sessions).
+  std::unique_ptr<IpsecTables> ipsec;
+  std::vector<std::unique_ptr<crypto::CryptoEngine>> engines;
+  std::shared_ptr<void> crypto_device;  // the cryptodev behind `engines`, if any
+  rte_mempool* frag_direct = nullptr;    // fragmentation of protected packets
+  rte_mempool* frag_indirect = nullptr;
   volatile int quit = 0;
   // While set, a munmap on the EAL interrupt thread first waits for an RCU grace period
   // of the workers (see UnmapGate in main.cc: memif disconnects unmap shared memory

@@ -32,6 +32,7 @@
 #include "common/ring_msg.h"
 #include "common/shm_names.h"
 #include "common/startup_config.h"
+#include "dataplane/crypto/engine_factory.h"
 #include "dataplane/dp.h"
 
 namespace arsec::dp {
@@ -319,6 +320,36 @@ int Main(int argc, char** argv) {
     ctx.ports.push_back(p);
   }
 
+  // Crypto engines (one per worker, one for the main lcore's session set-up) and the
+  // IPsec tables.
+  {
+    auto engines = CreateCryptoEngines(cfg.crypto_engine, ctx.n_workers + 1, socket);
+    if (!engines.ok()) {
+      std::fprintf(stderr, "arsec-dataplane: crypto: %s\n",
+                   std::string(engines.status().message()).c_str());
+      rte_eal_cleanup();
+      return 1;
+    }
+    ctx.engines = std::move(engines->engines);
+    ctx.crypto_device = engines->device;
+    std::fprintf(stderr, "arsec-dataplane: crypto engine %s\n", engines->description.c_str());
+    IpsecTables::Options io;
+    io.socket = socket;
+    io.n_workers = ctx.n_workers;
+    auto t = IpsecTables::Create(io, ctx.rcu, ctx.engines.back().get());
+    if (!t.ok()) {
+      std::fprintf(stderr, "arsec-dataplane: IPsec tables: %s\n",
+                   std::string(t.status().message()).c_str());
+      rte_eal_cleanup();
+      return 1;
+    }
+    ctx.ipsec = std::move(*t);
+    ctx.frag_direct = rte_pktmbuf_pool_create("arsec_frag_d", 4096, 256, 0,
+                                              RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    ctx.frag_indirect = rte_pktmbuf_pool_create("arsec_frag_i", 4096, 256, 0, 0, socket);
+    if (!ctx.frag_direct || !ctx.frag_indirect) return Fail("fragment buffers");
+  }
+
   __atomic_store_n(&ctx.unmap_gate, 1, __ATOMIC_RELEASE);
   unsigned wi = 0;
   for (unsigned l : cfg.worker_lcores) {
@@ -343,6 +374,9 @@ int Main(int argc, char** argv) {
   void* obj = nullptr;
   while (rte_ring_dequeue(ctx.slow, &obj) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
   while (rte_ring_dequeue(ctx.handoff, &obj) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
+  ctx.ipsec.reset();
+  ctx.engines.clear();
+  ctx.crypto_device.reset();
   ctx.fib.reset();
   rte_hash_free(ctx.neigh);
   rte_eal_cleanup();

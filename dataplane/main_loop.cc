@@ -19,6 +19,13 @@
 #include <cstdio>
 #include <cstring>
 
+#include <strings.h>
+#include <rte_common.h>
+#include <rte_lpm.h>
+#include <rte_udp.h>
+
+#include <string>
+
 #include "common/ring_msg.h"
 #include "dataplane/dp.h"
 #include "dataplane/neigh.h"
@@ -141,6 +148,12 @@ class Main : public NeighActions {
   }
 
   void HandleRequest(Message* m);
+  void ReplyStatus(Message* m, const absl::Status& st);
+  void IpsecTick(uint64_t now_ms);
+  void SendHeartbeat(const PolicyRt& p, uint64_t now_ms);
+  static constexpr uint64_t kHeartbeatMs = 30000;
+  uint64_t next_heartbeat_ms_ = 0;
+  uint64_t next_ipsec_tick_ = 0;
   void HandleSlow(rte_mbuf* m, uint64_t now_ms);
   void Punt(rte_mbuf* m, uint64_t now_ms);
   void RefreshPortSources();
@@ -279,6 +292,7 @@ void Main::HandleRequest(Message* m) {
     }
     case Type::kSyncBegin:
       rt_.SyncBegin();
+      ctx_->ipsec->SyncBegin();
       Reply(m, 0);
       return;
     case Type::kSyncEnd: {
@@ -286,7 +300,7 @@ void Main::HandleRequest(Message* m) {
         Reply(m, -EINVAL, "SyncEnd without SyncBegin");
         return;
       }
-      unsigned n = rt_.SyncEnd();
+      unsigned n = rt_.SyncEnd() + ctx_->ipsec->SyncEnd();
       ++control_gen_;
       RefreshPortSources();
       Reply(m, 0, "removed %u stale entries", n);
@@ -360,10 +374,147 @@ void Main::HandleRequest(Message* m) {
       for (const PortInfo& p : ctx_->ports) rte_eth_stats_reset(p.port_id);
       Reply(m, 0);
       return;
+    case Type::kIpsecGlobal:
+      ctx_->ipsec->SetGlobal(m->body.ipsec_global.enabled != 0, m->body.ipsec_global.udp_port);
+      Reply(m, 0);
+      return;
+    case Type::kSaAdd: {
+      absl::Status st = ctx_->ipsec->AddSa(m->body.sa);
+      // The message buffer goes back through a shared pool: no key bytes may stay in it.
+      explicit_bzero(m->body.sa.cipher_key, sizeof m->body.sa.cipher_key);
+      explicit_bzero(m->body.sa.auth_key, sizeof m->body.sa.auth_key);
+      ReplyStatus(m, st);
+      return;
+    }
+    case Type::kSaDel:
+      ReplyStatus(m, ctx_->ipsec->DelSa(m->body.sa_ref.sa_id));
+      return;
+    case Type::kPolicySet:
+      if (!PortOf(m->body.policy.port, &pid, m)) return;
+      ReplyStatus(m, ctx_->ipsec->SetPolicy(m->body.policy, pid));
+      return;
+    case Type::kPolicyDel:
+      ReplyStatus(m, ctx_->ipsec->DelPolicy(m->body.policy_ref.policy_id));
+      return;
+    case Type::kSpdBegin:
+      ctx_->ipsec->SpdBegin(m->body.spd_begin.n_rules);
+      Reply(m, 0);
+      return;
+    case Type::kSpdRules: {
+      const msg::SpdRulesBody& b = m->body.spd_rules;
+      if (b.count > msg::kMaxSpdRulesPerMsg) {
+        Reply(m, -EINVAL, "%u rules in one message", b.count);
+        return;
+      }
+      for (uint32_t i = 0; i < b.count; ++i) {
+        const msg::SpdRuleWire& w = b.rules[i];
+        if (!PortOf(w.port, &pid, m)) return;
+        SpdRule r;
+        r.ifindex = pid;
+        r.action = static_cast<SpdAction>(w.action);
+        r.policy = w.policy_id;
+        r.laddr = w.laddr;
+        r.lmask = w.lmask;
+        r.raddr = w.raddr;
+        r.rmask = w.rmask;
+        r.proto = w.proto;
+        r.lport_lo = w.lport_lo;
+        r.lport_hi = w.lport_hi;
+        r.rport_lo = w.rport_lo;
+        r.rport_hi = w.rport_hi;
+        absl::Status st = ctx_->ipsec->SpdAdd(r);
+        if (!st.ok()) {
+          ReplyStatus(m, st);
+          return;
+        }
+      }
+      Reply(m, 0);
+      return;
+    }
+    case Type::kSpdCommit:
+      ReplyStatus(m, ctx_->ipsec->SpdCommit());
+      return;
     default:
       Reply(m, -EOPNOTSUPP, "unknown request type %u", static_cast<unsigned>(m->type));
       return;
   }
+}
+
+void Main::ReplyStatus(Message* m, const absl::Status& st) {
+  if (st.ok()) {
+    Reply(m, 0);
+    return;
+  }
+  int err = -EINVAL;
+  switch (st.code()) {
+    case absl::StatusCode::kNotFound: err = -ENOENT; break;
+    case absl::StatusCode::kResourceExhausted: err = -ENOSPC; break;
+    case absl::StatusCode::kOutOfRange: err = -ERANGE; break;
+    case absl::StatusCode::kUnimplemented: err = -EOPNOTSUPP; break;
+    default: break;
+  }
+  Reply(m, err, "%s", std::string(st.message()).c_str());
+}
+
+void Main::IpsecTick(uint64_t now_ms) {
+  ctx_->ipsec->Tick(rte_rdtsc(), [this](uint32_t sa, uint32_t pol, bool hard, bool by_bytes,
+                                        uint64_t bytes, uint32_t age) {
+    Message* e = NewEvent(Type::kEvtSaExpiry);
+    if (e == nullptr) return;
+    e->body.sa_expiry.sa_id = sa;
+    e->body.sa_expiry.policy_id = pol;
+    e->body.sa_expiry.hard = hard;
+    e->body.sa_expiry.by_bytes = by_bytes;
+    e->body.sa_expiry.bytes = bytes;
+    e->body.sa_expiry.age_s = age;
+    PostEvent(e);
+  });
+  if (now_ms < next_heartbeat_ms_) return;
+  next_heartbeat_ms_ = now_ms + kHeartbeatMs;
+  if (!ctx_->ipsec->enabled()) return;
+  for (const PolicyRt* p : ctx_->ipsec->HeartbeatPolicies()) SendHeartbeat(*p, now_ms);
+}
+
+// The seed's UDP heartbeat: a small datagram from our ESP-over-UDP port to the peer's,
+// every 30 seconds, so that a NAT box in between keeps its mapping. The peer counts and
+// drops it. It is routed like any packet the gateway sends and leaves through the
+// neighbour path (queued until ARP resolves).
+void Main::SendHeartbeat(const PolicyRt& p, uint64_t now_ms) {
+  uint32_t hop = 0;
+  if (rte_lpm_lookup(ctx_->fib->lpm(), p.peer, &hop) != 0) return;
+  const NhEntry& nh = ctx_->fib->nh_table()[hop];
+  if (nh.type == static_cast<uint8_t>(NhType::kLocal)) return;
+  uint32_t src = p.local ? p.local : __atomic_load_n(&ctx_->port_src[nh.port], __ATOMIC_RELAXED);
+  if (src == 0) src = ctx_->router_id;
+  if (src == 0) return;
+  rte_mbuf* m = rte_pktmbuf_alloc(ctx_->pool);
+  if (m == nullptr) {
+    c_[shm::kCtr_drop_no_mbuf]++;
+    return;
+  }
+  constexpr uint16_t kPayload = 1;
+  constexpr uint16_t kIpLen = sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + kPayload;
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(
+      rte_pktmbuf_append(m, sizeof(rte_ether_hdr) + kIpLen));
+  eth->src_addr = ctx_->port_mac[nh.port];
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+  std::memset(ip, 0, sizeof *ip);
+  ip->version_ihl = 0x45;
+  ip->total_length = rte_cpu_to_be_16(kIpLen);
+  ip->time_to_live = 64;
+  ip->next_proto_id = IPPROTO_UDP;
+  ip->src_addr = rte_cpu_to_be_32(src);
+  ip->dst_addr = rte_cpu_to_be_32(p.peer);
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+  udp->src_port = ctx_->ipsec->udp_port_be();
+  udp->dst_port = rte_cpu_to_be_16(p.udp_port ? p.udp_port : 2746);
+  udp->dgram_len = rte_cpu_to_be_16(sizeof(rte_udp_hdr) + kPayload);
+  udp->dgram_cksum = 0;
+  *reinterpret_cast<uint8_t*>(udp + 1) = 0xff;
+  c_[shm::kCtr_ipsec_heartbeats_out]++;
+  neigh_.OnMiss(nh.port, nh.gw ? nh.gw : p.peer, m, now_ms);
 }
 
 void Main::Punt(rte_mbuf* m, uint64_t now_ms) {
@@ -414,6 +565,22 @@ void Main::HandleSlow(rte_mbuf* m, uint64_t now_ms) {
     case kSlowPunt:
       Punt(m, now_ms);
       break;
+    case kSlowDebug: {
+      Message* e = NewEvent(Type::kEvtIpsecDebug);
+      if (e == nullptr) break;
+      msg::IpsecDebugEvent& d = e->body.ipsec_debug;
+      d.policy_id = meta->nexthop;
+      d.sa_id = meta->aux;
+      d.outbound = meta->flags & 1;
+      d.post = (meta->flags >> 1) & 1;
+      const auto* ip = rte_pktmbuf_mtod(m, const uint8_t*);
+      const uint32_t n = std::min<uint32_t>(rte_pktmbuf_data_len(m), msg::kDebugBytes);
+      d.len = n >= 4 ? static_cast<uint16_t>(ip[2] << 8 | ip[3]) : 0;
+      d.cap = static_cast<uint16_t>(n);
+      std::memcpy(d.data, ip, n);
+      PostEvent(e);
+      break;
+    }
     default:
       break;
   }
@@ -463,7 +630,12 @@ void Main::Run() {
     if (now >= next_tick) {
       neigh_.Tick(now);
       ctx_->fib->Reclaim();
+      ctx_->ipsec->Reclaim();
       next_tick = now + 10;
+    }
+    if (now >= next_ipsec_tick_) {
+      IpsecTick(now);
+      next_ipsec_tick_ = now + 1000;
     }
     if (now >= next_link) {
       PollLinks(false);

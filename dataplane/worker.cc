@@ -24,75 +24,9 @@
 
 #include <sched.h>
 
-#include "dataplane/dp.h"
-#include "dataplane/pkt.h"
+#include "dataplane/worker.h"
 
 namespace arsec::dp {
-namespace {
-
-// The neighbour hash stores a MAC as the low 48 bits of its data word; the MAC rewrite
-// below stores that word as bytes.
-static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN);
-
-using shm::WorkerStats;
-
-struct Worker {
-  Context* ctx;
-  unsigned idx;
-  uint16_t queue;
-  WorkerStats* st;
-  uint64_t* c;  // st->counters
-  rte_eth_dev_tx_buffer* txb[RTE_MAX_ETHPORTS];
-  uint64_t mac48[RTE_MAX_ETHPORTS];  // port MACs as FastIpv4Ok compares them
-  uint32_t neigh_gen;                // ctx->neigh_gen the cache below reflects
-  NeighCache ncache;
-  uint32_t reset_seen;
-  // ICMP error rate limit (RFC 1812 4.3.2.8): a token bucket refilled from the TSC.
-  uint64_t icmp_tokens;
-  uint64_t icmp_last_tsc;
-  uint64_t icmp_tsc_per_token;
-};
-
-constexpr uint64_t kIcmpBurst = 100;
-constexpr unsigned kIdleYieldAfter = 256;
-constexpr uint64_t kIcmpPerSecond = 1000;
-
-void TxDropped(rte_mbuf** pkts, uint16_t unsent, void* userdata) {
-  auto* c = static_cast<uint64_t*>(userdata);
-  c[shm::kCtr_drop_tx_full] += unsent;
-  rte_pktmbuf_free_bulk(pkts, unsent);
-}
-
-inline void Tx(Worker& w, uint16_t port, rte_mbuf* m) {
-  w.c[shm::kCtr_tx_packets] += rte_eth_tx_buffer(port, w.queue, w.txb[port], m);
-}
-
-// Several packets for one port: straight to the PMD when nothing is buffered for it
-// (what is not accepted is dropped, as a buffer flush would), else through the buffer so
-// that earlier frames leave first. Returns the packets the PMD took.
-inline uint64_t TxBulk(Worker& w, uint16_t port, rte_mbuf** pkts, unsigned n) {
-  rte_eth_dev_tx_buffer* b = w.txb[port];
-  if (likely(b->length == 0)) {
-    uint16_t sent = rte_eth_tx_burst(port, w.queue, pkts, static_cast<uint16_t>(n));
-    if (unlikely(sent < n)) TxDropped(pkts + sent, static_cast<uint16_t>(n - sent), w.c);
-    return sent;
-  }
-  uint64_t sent = 0;
-  for (unsigned i = 0; i < n; ++i) sent += rte_eth_tx_buffer(port, w.queue, b, pkts[i]);
-  return sent;
-}
-
-inline bool IcmpAllowed(Worker& w) {
-  if (w.icmp_tokens == 0) {
-    uint64_t now = rte_rdtsc();
-    uint64_t add = (now - w.icmp_last_tsc) / w.icmp_tsc_per_token;
-    if (add == 0) return false;
-    w.icmp_tokens = add > kIcmpBurst ? kIcmpBurst : add;
-    w.icmp_last_tsc = now;
-  }
-  --w.icmp_tokens;
-  return true;
-}
 
 // Sends an ICMP error about `m` back out of the port it came in on; `m` is not freed.
 void IcmpError(Worker& w, rte_mbuf* m, uint8_t type, uint8_t code, uint32_t extra) {
@@ -128,15 +62,11 @@ void IcmpError(Worker& w, rte_mbuf* m, uint8_t type, uint8_t code, uint32_t extr
   Tx(w, in, e);
 }
 
-inline void ToSlow(Worker& w, rte_mbuf* m, uint8_t kind, uint32_t nexthop) {
-  SlowMeta* meta = Meta(m, w.ctx->meta_off);
-  meta->kind = kind;
-  meta->nexthop = nexthop;
-  if (unlikely(rte_ring_mp_enqueue(w.ctx->slow, m) != 0)) {
-    w.c[shm::kCtr_drop_punt_full]++;
-    rte_pktmbuf_free(m);
-  }
-}
+namespace {
+
+// The neighbour hash stores a MAC as the low 48 bits of its data word; the MAC rewrite
+// below stores that word as bytes.
+static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN);
 
 // ARP: answer requests for our own addresses here; give the main lcore whatever can
 // teach it a neighbour (replies, and requests aimed at us).
@@ -197,6 +127,7 @@ void Local(Worker& w, rte_mbuf* m, rte_ipv4_hdr* ip) {
   w.c[shm::kCtr_local_in]++;
   if ((ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) !=
       0) {
+    if (IpsecLocalFragment(w, m->port, m)) return;  // ESP/AH fragments: reassembled
     w.c[shm::kCtr_drop_fragment_local]++;
     rte_pktmbuf_free(m);
     return;
@@ -220,7 +151,8 @@ void Local(Worker& w, rte_mbuf* m, rte_ipv4_hdr* ip) {
       eth->dst_addr = eth->src_addr;
       eth->src_addr = w.ctx->port_mac[m->port];
       w.c[shm::kCtr_icmp_echo_replies]++;
-      Tx(w, m->port, m);
+      // Through the outbound SPD: an IPSEC policy may protect the reply (transport mode).
+      if (IpsecLocalOut(w, m, m->port)) Tx(w, m->port, m);
       return;
     }
   }
@@ -228,12 +160,6 @@ void Local(Worker& w, rte_mbuf* m, rte_ipv4_hdr* ip) {
   // a rate-limited punt event.
   w.c[shm::kCtr_punted]++;
   ToSlow(w, m, kSlowPunt, 0);
-}
-
-// Frees `m` and counts why.
-inline void Drop(Worker& w, rte_mbuf* m, shm::Counter why) {
-  w.c[why]++;
-  rte_pktmbuf_free(m);
 }
 
 // Stage 1: L2/L3 validation. Returns true when `m` is a good IPv4 packet for routing.
@@ -297,16 +223,6 @@ __attribute__((noinline)) bool Validate(Worker& w, rte_mbuf* m, uint32_t* dst) {
   if (unlikely(tlen < avail)) rte_pktmbuf_trim(m, static_cast<uint16_t>(avail - tlen));  // padding
   *dst = d;
   return true;
-}
-
-// The neighbour for `key` from the worker's cache, else from the shared hash (and then
-// cached); null when the hash has none.
-inline const NeighCache::Entry* Resolve(Worker& w, uint64_t key, uint16_t port) {
-  const NeighCache::Entry* e = w.ncache.Find(key);
-  if (likely(e != nullptr)) return e;
-  void* data = nullptr;
-  if (rte_hash_lookup_data(w.ctx->neigh, &key, &data) < 0) return nullptr;
-  return w.ncache.Put(key, reinterpret_cast<uintptr_t>(data), w.ctx->port_mac[port]);
 }
 
 // A run: consecutive packets whose LPM result equals `hop` take the answer of the run's
@@ -377,7 +293,9 @@ __attribute__((noinline)) bool ForwardOne(Worker& w, rte_mbuf* m, uint32_t hop, 
 // bulk LPM -> per packet: next hop, forwarding checks, TTL, neighbour (consecutive
 // packets to the same neighbour reuse the previous answer), MAC rewrite, TX buffer.
 // Counters are summed locally and added to the shared block once per chunk.
-void ProcessChunk(Worker& w, uint16_t in, rte_mbuf** pkts, unsigned n) {
+}  // namespace
+
+void ProcessChunk(Worker& w, uint16_t in, rte_mbuf** pkts, unsigned n, bool decapsulated) {
   Context* ctx = w.ctx;
   uint64_t* c = w.c;
   rte_mbuf* ip4[kChunk];
@@ -400,6 +318,10 @@ void ProcessChunk(Worker& w, uint16_t in, rte_mbuf** pkts, unsigned n) {
   if (k == 0) return;
 
   rte_lpm_lookup_bulk(ctx->fib->lpm(), dst, hop, k);
+  if (unlikely(ctx->ipsec->active())) {
+    k = IpsecFilter(w, in, ip4, dst, hop, k, decapsulated);
+    if (k == 0) return;
+  }
   const NhEntry* nht = ctx->fib->nh_table();
   uint32_t def = __atomic_load_n(ctx->fib->default_nh(), __ATOMIC_ACQUIRE);
 
@@ -437,8 +359,6 @@ void ProcessChunk(Worker& w, uint16_t in, rte_mbuf** pkts, unsigned n) {
   c[shm::kCtr_tx_packets] += sent;
 }
 
-}  // namespace
-
 int WorkerMain(void* arg) {
   Context* ctx = g_ctx;
   Worker w{};
@@ -463,6 +383,7 @@ int WorkerMain(void* arg) {
     rte_eth_tx_buffer_init(w.txb[pid], ctx->burst);
     rte_eth_tx_buffer_set_err_callback(w.txb[pid], TxDropped, w.c);
   }
+  if (!IpsecWorkerInit(w)) return -1;
   rte_rcu_qsbr_thread_register(ctx->rcu, w.idx);
   rte_rcu_qsbr_thread_online(ctx->rcu, w.idx);
   __atomic_store_n(&w.st->active, 1u, __ATOMIC_RELEASE);
@@ -490,7 +411,7 @@ int WorkerMain(void* arg) {
       total += n;
       for (unsigned off = 0; off < n; off += kChunk) {
         unsigned cn = n - off < kChunk ? n - off : kChunk;
-        ProcessChunk(w, pid, pkts + off, cn);
+        ProcessChunk(w, pid, pkts + off, cn, false);
       }
     }
     if (drains_handoff) {
@@ -504,6 +425,7 @@ int WorkerMain(void* arg) {
       uint16_t pid = ctx->port_ids[p];
       w.c[shm::kCtr_tx_packets] += rte_eth_tx_buffer_flush(pid, w.queue, w.txb[pid]);
     }
+    IpsecPoll(w);
     rte_rcu_qsbr_quiescent(ctx->rcu, w.idx);
     uint64_t t_now = rte_rdtsc();
     uint64_t dt = t_now - t_prev;
@@ -539,6 +461,7 @@ int WorkerMain(void* arg) {
     rte_eth_tx_buffer_flush(pid, w.queue, w.txb[pid]);
     rte_free(w.txb[pid]);
   }
+  IpsecWorkerFini(w);
   __atomic_store_n(&w.st->active, 0u, __ATOMIC_RELEASE);
   return 0;
 }

@@ -16,6 +16,15 @@
 // ESP stage fills ops from mbufs. Per-SA work (key schedules, HMAC ipad/opad, GCM hash
 // keys, the RFC 4106 salt) is done once in CreateSession, off the packet path.
 //
+// `user` and mbufs: engines that work on memory directly (IPsec-MB) ignore `user`. The
+// DPDK cryptodev engine reads it: when non-null it is the rte_mbuf* whose first segment
+// holds `data` and every range of the op, and the engine gives the device that mbuf
+// (offsets relative to rte_pktmbuf_mtod, IOVAs from the mbuf; an ICV inside the segment
+// is used in place). When null, the engine wraps `data` in an external-buffer mbuf of its
+// own (IOVA from rte_mem_virt2iova: fine for software PMDs and IOVA-as-VA, meant for
+// tests and tools). The ESP stage passes the packet's mbuf. IV, AAD and an ICV outside
+// the segment are copied by that engine, so they may live anywhere.
+//
 // Threading: an engine instance belongs to one worker (Enqueue/Dequeue are not
 // thread-safe). A session is immutable after creation and may be used by every engine
 // instance of the same kind; it must outlive the ops in flight that point at it.

@@ -1,0 +1,254 @@
+// The dataplane's IPsec tables on a no-hugepage EAL (the EAL comes from fib_test.cc's
+// environment): installing, replacing and removing SAs and policies, the inbound index
+// by SPI and protocol, SPD staging and swap, lifetimes, and the restart sweep that keeps
+// an unchanged SA's sequence state.
+#include "dataplane/ipsec/ipsec_tables.h"
+
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <tuple>
+#include <vector>
+
+#include "dataplane/crypto/ipsec_mb_engine.h"
+
+namespace arsec::dp {
+namespace {
+
+msg::SaBody EspSa(uint32_t id, uint32_t spi, bool inbound) {
+  msg::SaBody b{};
+  b.sa_id = id;
+  b.policy_id = 7;
+  b.spi = spi;
+  b.dir = inbound ? msg::kSaInbound : msg::kSaOutbound;
+  b.proto = 50;
+  b.mode = msg::kSaTunnel;
+  b.cipher = static_cast<uint8_t>(crypto::CipherAlg::kAes128Cbc);
+  b.auth = static_cast<uint8_t>(crypto::AuthAlg::kHmacSha1_96);
+  b.antireplay = 1;
+  b.replay_window = 64;
+  b.cipher_key_len = 16;
+  b.auth_key_len = 20;
+  for (unsigned i = 0; i < 16; ++i) b.cipher_key[i] = static_cast<uint8_t>(i + 1);
+  for (unsigned i = 0; i < 20; ++i) b.auth_key[i] = static_cast<uint8_t>(0x40 + i);
+  b.tun_src = 0xc0000201;
+  b.tun_dst = 0xc0000202;
+  return b;
+}
+
+class IpsecTablesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto e = crypto::CreateIpsecMbEngine();
+    ASSERT_TRUE(e.ok());
+    engine_ = std::move(*e);
+    IpsecTables::Options o;
+    o.max_sa = 1024;
+    o.max_policies = 256;
+    o.n_workers = 1;
+    auto t = IpsecTables::Create(o, nullptr, engine_.get());
+    ASSERT_TRUE(t.ok()) << t.status();
+    t_ = std::move(*t);
+  }
+  void TearDown() override { t_.reset(); }
+  uint32_t Lookup(uint32_t spi, uint8_t proto) {
+    uint64_t k = SpiKey(rte_cpu_to_be_32(spi), proto);
+    uint32_t id = 0;
+    t_->LookupInbound(&k, 1, &id);
+    return id;
+  }
+  std::unique_ptr<crypto::CryptoEngine> engine_;
+  std::unique_ptr<IpsecTables> t_;
+};
+
+TEST_F(IpsecTablesTest, InboundSaIsFoundBySpiAndProtocol) {
+  ASSERT_TRUE(t_->AddSa(EspSa(3, 1000, true)).ok());
+  ASSERT_TRUE(t_->AddSa(EspSa(2, 1001, false)).ok());
+  EXPECT_EQ(Lookup(1000, 50), 3u);
+  EXPECT_EQ(Lookup(1000, 51), msg::kNoSa);  // same SPI, AH: another SA space
+  EXPECT_EQ(Lookup(1001, 50), msg::kNoSa);  // outbound SAs are not in the index
+  const Sa* sa = t_->sa(3);
+  ASSERT_NE(sa, nullptr);
+  EXPECT_TRUE(sa->inbound);
+  EXPECT_EQ(sa->spi_be, rte_cpu_to_be_32(1000));
+  EXPECT_EQ(sa->iv_len, 16);
+  EXPECT_EQ(sa->block_len, 16);
+  EXPECT_EQ(sa->digest_len, 12);
+  EXPECT_EQ(sa->tun_dst_be, rte_cpu_to_be_32(0xc0000202));
+  EXPECT_EQ(sa->replay.window(), 64u);
+  ASSERT_TRUE(t_->DelSa(3).ok());
+  EXPECT_EQ(Lookup(1000, 50), msg::kNoSa);
+  EXPECT_EQ(t_->sa(3), nullptr);
+  EXPECT_FALSE(t_->DelSa(3).ok());
+}
+
+TEST_F(IpsecTablesTest, BadSasAreRefusedAndChangeNothing) {
+  msg::SaBody b = EspSa(1, 500, true);
+  b.cipher_key_len = 5;  // AES-128 needs 16
+  EXPECT_FALSE(t_->AddSa(b).ok());
+  EXPECT_EQ(t_->sa(1), nullptr);
+  b = EspSa(5000, 500, true);  // id beyond capacity
+  EXPECT_EQ(t_->AddSa(b).code(), absl::StatusCode::kOutOfRange);
+  b = EspSa(1, 500, true);
+  b.replay_window = 5000;
+  EXPECT_FALSE(t_->AddSa(b).ok());
+  b = EspSa(1, 500, true);
+  b.proto = 17;
+  EXPECT_FALSE(t_->AddSa(b).ok());
+  b = EspSa(1, 500, true);
+  b.proto = 51;
+  b.auth = static_cast<uint8_t>(crypto::AuthAlg::kNull);
+  EXPECT_FALSE(t_->AddSa(b).ok());
+  EXPECT_EQ(Lookup(500, 50), msg::kNoSa);
+}
+
+TEST_F(IpsecTablesTest, ReassertingAnUnchangedSaKeepsItsSequenceState) {
+  ASSERT_TRUE(t_->AddSa(EspSa(2, 1001, false)).ok());
+  Sa* sa = t_->sa(2);
+  ASSERT_NE(sa, nullptr);
+  for (int i = 0; i < 5; ++i) sa->seq.Next();
+  t_->SyncBegin();
+  ASSERT_TRUE(t_->AddSa(EspSa(2, 1001, false)).ok());
+  EXPECT_EQ(t_->SyncEnd(), 0u);
+  EXPECT_EQ(t_->sa(2), sa);  // the same object: the counter goes on
+  EXPECT_EQ(sa->seq.last(), 5u);
+  // A changed SA (new key) is a new SA: its counter starts again.
+  msg::SaBody b = EspSa(2, 1001, false);
+  b.cipher_key[0] ^= 1;
+  ASSERT_TRUE(t_->AddSa(b).ok());
+  EXPECT_EQ(t_->sa(2)->seq.last(), 0u);
+}
+
+TEST_F(IpsecTablesTest, SyncEndRemovesWhatTheNewControlDidNotReassert) {
+  ASSERT_TRUE(t_->AddSa(EspSa(2, 1001, false)).ok());
+  ASSERT_TRUE(t_->AddSa(EspSa(3, 1000, true)).ok());
+  msg::PolicyBody p{};
+  p.policy_id = 7;
+  p.action = 3;
+  p.n_out = 1;
+  p.out_sa[0] = 2;
+  p.n_in = 1;
+  p.in_sa[0] = 3;
+  std::strcpy(p.name, "vpn");
+  ASSERT_TRUE(t_->SetPolicy(p, 1).ok());
+  t_->SyncBegin();
+  ASSERT_TRUE(t_->AddSa(EspSa(2, 1001, false)).ok());
+  EXPECT_EQ(t_->SyncEnd(), 2u);  // SA 3 and policy 7
+  EXPECT_NE(t_->sa(2), nullptr);
+  EXPECT_EQ(t_->sa(3), nullptr);
+  EXPECT_EQ(t_->policy(7), nullptr);
+  EXPECT_EQ(Lookup(1000, 50), msg::kNoSa);
+}
+
+TEST_F(IpsecTablesTest, PoliciesAreReplacedWhole) {
+  msg::PolicyBody p{};
+  p.policy_id = 4;
+  p.action = 3;
+  p.n_out = 2;
+  p.out_sa[0] = 10;
+  p.out_sa[1] = 11;
+  p.peer = 0xc0000202;
+  p.udp_heartbeat = 1;
+  p.udp_port = 2746;
+  std::strcpy(p.name, "vpn");
+  ASSERT_TRUE(t_->SetPolicy(p, 1).ok());
+  const PolicyRt* a = t_->policy(4);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->action, SpdAction::kIpsec);
+  EXPECT_EQ(a->n_out, 2);
+  EXPECT_EQ(a->out_sa[2], msg::kNoSa);
+  EXPECT_STREQ(a->name, "vpn");
+  EXPECT_EQ(t_->HeartbeatPolicies().size(), 1u);
+  p.action = 1;
+  p.udp_heartbeat = 0;
+  ASSERT_TRUE(t_->SetPolicy(p, 1).ok());
+  EXPECT_EQ(t_->policy(4)->action, SpdAction::kPermit);
+  EXPECT_TRUE(t_->HeartbeatPolicies().empty());
+  p.action = 9;
+  EXPECT_FALSE(t_->SetPolicy(p, 1).ok());
+  p.policy_id = 999;
+  p.action = 1;
+  EXPECT_FALSE(t_->SetPolicy(p, 1).ok());
+  ASSERT_TRUE(t_->DelPolicy(4).ok());
+  EXPECT_EQ(t_->policy(4), nullptr);
+}
+
+TEST_F(IpsecTablesTest, SpdIsStagedAndSwappedWhole) {
+  EXPECT_EQ(t_->spd(), nullptr);
+  t_->SetGlobal(true, 0);
+  EXPECT_FALSE(t_->active());  // nothing to do yet
+  t_->SpdBegin(2);
+  SpdRule r;
+  r.ifindex = 1;
+  r.action = SpdAction::kIpsec;
+  r.policy = 7;
+  r.laddr = 0xc0a80a00;
+  r.lmask = 0xffffff00;
+  r.raddr = 0xc0a81400;
+  r.rmask = 0xffffff00;
+  ASSERT_TRUE(t_->SpdAdd(r).ok());
+  EXPECT_FALSE(t_->SpdCommit().ok());  // one rule short: the old SPD stays
+  EXPECT_EQ(t_->spd(), nullptr);
+  t_->SpdBegin(2);
+  ASSERT_TRUE(t_->SpdAdd(r).ok());
+  r.action = SpdAction::kPermit;
+  r.policy = 8;
+  r.lmask = r.rmask = 0;
+  ASSERT_TRUE(t_->SpdAdd(r).ok());
+  EXPECT_FALSE(t_->SpdAdd(r).ok());  // more than announced
+  ASSERT_TRUE(t_->SpdCommit().ok());
+  const SpdTable* spd = t_->spd();
+  ASSERT_NE(spd, nullptr);
+  EXPECT_TRUE(t_->active());
+  EXPECT_TRUE(spd->HasSpd(1));
+  EXPECT_FALSE(spd->HasSpd(0));
+  SpdKey k;
+  SpdKeyFill(&k, 1, rte_cpu_to_be_32(0xc0a80a05), rte_cpu_to_be_32(0xc0a81405), 0, 0);
+  const uint8_t* kp = reinterpret_cast<const uint8_t*>(&k);
+  uint32_t res = 0;
+  spd->Classify(1, SpdDir::kOutbound, &kp, 1, &res);
+  EXPECT_EQ(SpdResultAction(res), SpdAction::kIpsec);
+  EXPECT_EQ(SpdResultPolicy(res), 7u);
+  SpdKeyFill(&k, 1, rte_cpu_to_be_32(0xc0a80a05), rte_cpu_to_be_32(0x08080808), 0, 0);
+  spd->Classify(1, SpdDir::kOutbound, &kp, 1, &res);
+  EXPECT_EQ(SpdResultAction(res), SpdAction::kPermit);
+  // DISABLE IPSEC: nothing is active any more.
+  t_->SetGlobal(false, 0);
+  EXPECT_FALSE(t_->active());
+  // An empty SPD removes the table.
+  t_->SetGlobal(true, 2746);
+  t_->SpdBegin(0);
+  ASSERT_TRUE(t_->SpdCommit().ok());
+  EXPECT_EQ(t_->spd(), nullptr);
+  EXPECT_EQ(t_->udp_port_be(), rte_cpu_to_be_16(2746));
+}
+
+TEST_F(IpsecTablesTest, HardLifetimeRemovesTheSaAndSoftIsReportedOnce) {
+  msg::SaBody b = EspSa(2, 1001, false);
+  b.soft_kbytes = 1;
+  b.hard_kbytes = 2;
+  ASSERT_TRUE(t_->AddSa(b).ok());
+  std::vector<std::tuple<uint32_t, bool, bool>> ev;
+  auto report = [&](uint32_t sa, uint32_t, bool hard, bool by_bytes, uint64_t, uint32_t) {
+    ev.emplace_back(sa, hard, by_bytes);
+  };
+  t_->Tick(rte_rdtsc(), report);
+  EXPECT_TRUE(ev.empty());
+  t_->sa_counters(0)[2].c[shm::kSa_bytes] = 1500;
+  t_->Tick(rte_rdtsc(), report);
+  t_->Tick(rte_rdtsc(), report);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0], std::make_tuple(2u, false, true));
+  EXPECT_EQ(t_->sa(2)->state, static_cast<uint8_t>(SaState::kSoftExpired));
+  t_->sa_counters(1)[2].c[shm::kSa_bytes] = 1000;  // the main lcore's block counts too
+  t_->Tick(rte_rdtsc(), report);
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[1], std::make_tuple(2u, true, true));
+  EXPECT_EQ(t_->sa(2), nullptr);
+}
+
+}  // namespace
+}  // namespace arsec::dp
