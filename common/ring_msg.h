@@ -146,7 +146,7 @@ struct LinkEvent {
 };
 
 // ---- IPsec ----
-inline constexpr unsigned kPolicyNameLen = 24;
+inline constexpr unsigned kPolicyNameLen = 36;  // the CLI allows 32 characters
 inline constexpr unsigned kMaxCipherKey = 36;   // AES-256 + 4-byte GCM salt
 inline constexpr unsigned kMaxAuthKey = 64;     // HMAC-SHA-512 natural key length
 inline constexpr unsigned kMaxBundle = 3;       // IPComp, ESP, AH

@@ -29,6 +29,9 @@ namespace {
 
 // The model's statuses carry the reason; the code says which kind of failure it was.
 CommandResult Fail(Module m, const absl::Status& s) {
+  // The language's own rules, checked by a model on merged parameters, come as whole
+  // reply lines.
+  if (absl::StartsWith(s.message(), "Error (")) return {false, std::string(s.message()) + "\n"};
   Msg msg = Msg::kInvalidValue;
   switch (s.code()) {
     case absl::StatusCode::kNotFound: msg = Msg::kNotFound; break;
@@ -75,7 +78,30 @@ bool IsChange(CommandId id) {
 }  // namespace
 
 Controller::Controller(DataplaneClient* dp, LogBuffer* log, ControllerOptions opts)
-    : dp_(dp), log_(log), opts_(std::move(opts)), store_(opts_.config_dir), model_(dp) {}
+    : dp_(dp),
+      log_(log),
+      opts_(std::move(opts)),
+      store_(opts_.config_dir),
+      model_(dp),
+      ipsec_(dp, &model_, &keys_),
+      key_store_path_(opts_.key_store_path.empty() ? opts_.config_dir + "/enco.keys"
+                                                   : opts_.key_store_path) {
+  flusher_ = std::thread([this] { FlusherLoop(); });
+}
+
+Controller::~Controller() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+    flush_cv_.Signal();
+  }
+  flusher_.join();
+  // Files only: the dataplane client may already be gone (main.cc flushes the SPD with
+  // FlushPending() before it detaches from EAL).
+  absl::MutexLock lock(&mu_);
+  if (keys_dirty_ && SaveKeyStore().ok()) keys_dirty_ = false;
+  if (snapshot_dirty_) SaveSnapshot();
+}
 
 std::string Controller::BootPath() const {
   if (!opts_.boot_override.empty()) return opts_.boot_override;
@@ -125,6 +151,7 @@ absl::Status Controller::Start() {
     absl::MutexLock lock(&mu_);
     hello_ = *hello;
     model_.SetPorts(*ports);
+    LoadKeyStore();   // before the replay: SA specifications name keys
   }
   log_->Add(3, "SYST", "REST", "MSG",
             absl::StrFormat("Attached to dataplane pid %u (%u workers, %u ports, control "
@@ -144,6 +171,20 @@ absl::Status Controller::Start() {
     log_->Add(r.failed ? 4 : 3, "CONF", "CONF", r.failed ? "ERR" : "MSG",
               absl::StrCat("Replayed ", replayed_from_, " ", source, ": ", r.commands,
                            " commands, ", r.failed, " failed"));
+  }
+  {
+    // Whatever the script said (or did not say), the dataplane now gets this process's
+    // IPsec module state and SPD, an empty one included.
+    // A refusal is logged, not fatal: forwarding without IPsec beats no control at all.
+    absl::MutexLock lock(&mu_);
+    if (absl::Status s = ipsec_.AssertGlobal(); !s.ok()) {
+      log_->Add(2, "IPSE", "IPSC", "ERR",
+                absl::StrCat("The dataplane refused the IPsec module state: ", s.message()));
+    }
+    ipsec_.MarkSpdDirty();
+    if (absl::Status s = ipsec_.FlushSpd(); !s.ok()) {
+      log_->Add(2, "IPSE", "IPSC", "ERR", std::string(s.message()));
+    }
   }
   if (absl::Status s = dp_->SyncEnd(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("SyncEnd: ", s.message()));
@@ -186,7 +227,19 @@ CommandResult Controller::ExecuteLocked(Session& s, absl::string_view line, bool
     return {false, lang::Error(Module::kLang, Msg::kInsufficientPrivilege) + "\n"};
   }
   CommandResult r = Dispatch(s, cmd, replaying);
-  if (r.ok && !replaying && IsChange(cmd.spec->id)) SaveSnapshot();
+  if (r.ok && IsChange(cmd.spec->id)) {
+    const CommandId id = cmd.spec->id;
+    if (id == CommandId::kAddIpInterface || id == CommandId::kDeleteIpInterface ||
+        id == CommandId::kAddIpRoute || id == CommandId::kDeleteIpRoute) {
+      // Tunnel sources follow the interface addresses and routes.
+      if (absl::Status st = ipsec_.Resync(); !st.ok()) {
+        log_->Add(4, "IPSE", "IPSC", "ERR", absl::StrCat("IPsec resync: ", st.message()));
+      }
+      DrainIpsecEvents();
+      if (ipsec_.spd_dirty() && !replaying) ChangedIpsec(false);
+    }
+    if (!replaying) SaveSnapshot();
+  }
   return r;
 }
 
@@ -209,6 +262,9 @@ ReplayReport Controller::Replay(absl::string_view text, absl::string_view source
     rep.errors.push_back(where);
     log_->Add(4, "CONF", "CONF", "ERR", where);
   }
+  if (absl::Status s = FlushPendingLocked(); !s.ok()) {
+    log_->Add(4, "CONF", "CONF", "ERR", absl::StrCat("After replay of ", source, ": ", s.message()));
+  }
   SaveSnapshot();
   return rep;
 }
@@ -230,11 +286,11 @@ std::string Controller::RunningConfig() {
 }
 
 std::string Controller::RunningConfigLocked() const {
-  return absl::StrCat("# arsec running configuration\n", model_.Canonical());
+  return absl::StrCat("# arsec running configuration\n", model_.Canonical(), ipsec_.Canonical());
 }
 
 CommandResult Controller::Dispatch(Session& s, const lang::ParsedCommand& cmd, bool replaying) {
-  (void)replaying;  // replay runs the same handlers as a session
+  // Replay runs the same handlers as a session; IPsec changes defer their flushing then.
   const Module m = cmd.spec->module;  // the table says which module answers
   const std::string object = cmd.object.value_or("");
   auto opt_ip = [&](const char* p) -> std::optional<uint32_t> {
@@ -380,8 +436,9 @@ CommandResult Controller::Dispatch(Session& s, const lang::ParsedCommand& cmd, b
               true};
     case CommandId::kHelp:
       return Help();
-    default:  // declared in the language, handled by a later release (IPsec, ENCO)
-      break;
+    default:
+      if (auto r = DispatchIpsec(s, cmd, replaying)) return *r;
+      break;  // declared in the language, handled by a later release (ISAKMP, system)
   }
   return {false, lang::Error(Module::kLang, Msg::kNotSupported, lang::CommandName(*cmd.spec)) + "\n"};
 }
@@ -409,9 +466,11 @@ CommandResult Controller::CreateConfig(const lang::ParsedCommand& cmd) {
   const std::string text = absl::StrCat(
       "# arsec configuration, written by CREATE CONFIG on ",
       absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(), absl::LocalTimeZone()), "\n",
-      model_.Canonical());
-  // 0600: the file holds the users' password hashes (never their cleartext).
+      model_.Canonical(), ipsec_.Canonical());
+  // 0600: the file holds the users' password hashes (never their cleartext). ENCO keys
+  // are not in it: they live in the key store, which is brought up to date here too.
   if (st.ok()) st = WriteFileAtomic(*path, text, 0600);
+  if (st.ok() && keys_dirty_) st = SaveKeyStore();
   if (!st.ok()) return Fail(m, absl::InternalError(st.message()));
   log_->Add(3, "CONF", "CONF", "MSG", absl::StrCat("Configuration saved to ", *path));
   return {true, lang::InfoLine(lang::MessageCode(false, m, Msg::kOperationSuccessful),
@@ -455,6 +514,18 @@ CommandResult Controller::ShowConfig(const lang::ParsedCommand& cmd) {
   }
   const std::string module = cmd.Get("DYNAMIC");
   if (module.empty() || module == "IP") return Shown(RunningConfigLocked());
+  if (module == "IPSEC") {
+    std::string ipsec = ipsec_.Canonical();
+    return Shown(ipsec.empty() ? "# IPsec: factory settings (module disabled, no policies)\n" : ipsec);
+  }
+  if (module == "ENCO") {
+    std::string out = "# ENCO keys are kept in the key store, never in scripts:\n";
+    for (const auto& [id, k] : keys_.keys()) {
+      absl::StrAppend(&out, "#   KEY=", id, " TYPE=", EncoKeyTypeName(k.type), " (", k.value.size(),
+                      " bytes)\n");
+    }
+    return Shown(out);
+  }
   if (module == "USER") {
     std::string users = model_.CanonicalUsers();
     return Shown(users.empty() ? "# users: only the factory user manager, unchanged\n" : users);

@@ -5,21 +5,32 @@
 // privileges, and keeps the running-config snapshot current after every configuration
 // change (users included). It also runs the
 // start-up reconcile (Hello, SyncBegin, replay, SyncEnd) described in docs/control.md.
+//
+// IPsec and ENCO changes are persisted and compiled in batches: the SPD (compiled whole
+// by the dataplane), the ENCO key store and the running-config snapshot are written at
+// once after an interactive change, but at most once per flush interval while commands
+// pour in (a script of 10,000 policies), by a flusher thread once they stop, before any
+// SHOW that reads dataplane state, and at the end of a replay.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <thread>
 #include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "cli/lang/command_spec.h"
 #include "cli/lang/parser.h"
 #include "control/config/config_model.h"
 #include "control/config/log_buffer.h"
 #include "control/config/persistence.h"
 #include "control/dataplane_client.h"
+#include "control/ipsec/enco_keys.h"
+#include "control/ipsec/ipsec_model.h"
 
 namespace arsec::control {
 
@@ -43,6 +54,12 @@ struct ControllerOptions {
   std::string boot_override;
   // Running-config snapshot (next to the socket); "" disables it.
   std::string snapshot_path;
+  // The ENCO key store (secret keys, mode 0600); "" = <config_dir>/enco.keys.
+  std::string key_store_path;
+  // Deferred writes (SPD, key store, snapshot) after IPsec/ENCO changes happen at most
+  // this often while commands keep coming (and at least 4x the last flush's duration
+  // apart); 0 flushes after every command.
+  absl::Duration flush_interval = absl::Milliseconds(250);
 };
 
 struct ReplayReport {
@@ -57,6 +74,9 @@ absl::string_view PromptFor(lang::Privilege p);
 class Controller {
  public:
   Controller(DataplaneClient* dp, LogBuffer* log, ControllerOptions opts);
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
 
   // Start-up reconcile: Hello, port list, SyncBegin, replay of the snapshot or the boot
   // config, SyncEnd, snapshot. A bad line of the script does not stop it.
@@ -71,6 +91,9 @@ class Controller {
   ReplayReport Replay(absl::string_view text, absl::string_view source) ABSL_LOCKS_EXCLUDED(mu_);
 
   std::string RunningConfig() ABSL_LOCKS_EXCLUDED(mu_);
+  // Writes whatever a batch left pending (SPD, key store, snapshot) now.
+  absl::Status FlushPending() ABSL_LOCKS_EXCLUDED(mu_);
+  const std::string& key_store_path() const { return key_store_path_; }
   // The script Start() replays, and why ("snapshot" / "boot config"); for logs and tests.
   std::string BootPath() const;
   const std::string& replayed_from() const { return replayed_from_; }
@@ -80,6 +103,11 @@ class Controller {
   auto WithModel(F f) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     return f(model_);
+  }
+  template <typename F>
+  auto WithIpsec(F f) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return f(ipsec_, keys_);
   }
 
  private:
@@ -96,6 +124,18 @@ class Controller {
   CommandResult ShowConfig(const lang::ParsedCommand& cmd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   CommandResult Help() const;
 
+  // IPsec and ENCO commands (controller_ipsec.cc); nullopt: not one of theirs.
+  std::optional<CommandResult> DispatchIpsec(Session& s, const lang::ParsedCommand& cmd,
+                                             bool replaying) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  CommandResult ShowIpsec(const lang::ParsedCommand& cmd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DrainIpsecEvents() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After an IPsec/ENCO change: flush now, or schedule it when the last flush is recent.
+  void ChangedIpsec(bool keys_changed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FlushPendingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status SaveKeyStore() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void LoadKeyStore() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FlusherLoop() ABSL_LOCKS_EXCLUDED(mu_);
+
   DataplaneClient* const dp_;
   LogBuffer* const log_;
   const ControllerOptions opts_;
@@ -103,6 +143,18 @@ class Controller {
 
   mutable absl::Mutex mu_;
   ConfigModel model_ ABSL_GUARDED_BY(mu_);
+  EncoKeyStore keys_ ABSL_GUARDED_BY(mu_);
+  IpsecModel ipsec_ ABSL_GUARDED_BY(mu_);
+  std::string key_store_path_;
+  // Deferred flushing.
+  bool keys_dirty_ ABSL_GUARDED_BY(mu_) = false;
+  bool snapshot_dirty_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<absl::Time> flush_due_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_flush_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Duration last_flush_cost_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  absl::CondVar flush_cv_;
+  std::thread flusher_;
   msg::HelloBody hello_ ABSL_GUARDED_BY(mu_){};
   bool snapshot_enabled_ ABSL_GUARDED_BY(mu_) = false;
   std::string replayed_from_;

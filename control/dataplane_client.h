@@ -7,11 +7,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/dp_stats.h"
+#include "common/ipsec_stats.h"
 #include "common/ring_msg.h"
 
 namespace arsec::control {
@@ -21,6 +23,17 @@ namespace arsec::control {
 // apart, which is what a SHOW needs).
 struct StatsSnapshot {
   shm::Stats stats{};
+};
+
+// Per-SA and per-policy IPsec counters from the memzone of common/ipsec_stats.h, summed
+// over the worker blocks, for the ids asked for (ids beyond the zone's capacity are
+// left out). `available` is false when the dataplane has no such memzone.
+struct IpsecCounters {
+  bool available = false;
+  uint32_t max_sa = 0, max_policies = 0;
+  std::map<uint32_t, shm::SaCounters> sa;          // dataplane SA id -> counters
+  std::map<uint32_t, shm::PolicyCounters> policy;  // policy id -> counters
+  std::map<uint32_t, shm::SaRuntime> runtime;      // dataplane SA id -> runtime state
 };
 
 class DataplaneClient {
@@ -47,6 +60,21 @@ class DataplaneClient {
   virtual absl::StatusOr<std::vector<msg::PortEntry>> DumpPorts() = 0;
   virtual absl::Status ResetCounters() = 0;
   virtual absl::StatusOr<StatsSnapshot> ReadStats() = 0;
+
+  // ---- IPsec (common/ring_msg.h, docs/control.md "IPsec") ----
+  // kIpsecGlobal: module on/off and the local ESP-over-UDP port.
+  virtual absl::Status SetIpsecGlobal(const msg::IpsecGlobalBody& g) = 0;
+  // kSaAdd: install or replace one SA. The body holds key bytes: implementations wipe
+  // every copy they make once it is sent.
+  virtual absl::Status AddSa(const msg::SaBody& sa) = 0;
+  virtual absl::Status DeleteSa(uint32_t sa_id) = 0;                  // kSaDel
+  virtual absl::Status SetPolicy(const msg::PolicyBody& policy) = 0;  // kPolicySet
+  virtual absl::Status DeletePolicy(uint32_t policy_id) = 0;          // kPolicyDel
+  // The whole SPD in creation order: kSpdBegin, kSpdRules in chunks of
+  // kMaxSpdRulesPerMsg, kSpdCommit (the dataplane compiles and swaps it in then).
+  virtual absl::Status ReplaceSpd(const std::vector<msg::SpdRuleWire>& rules) = 0;
+  virtual absl::StatusOr<IpsecCounters> ReadIpsecCounters(
+      const std::vector<uint32_t>& sa_ids, const std::vector<uint32_t>& policy_ids) = 0;
 };
 
 }  // namespace arsec::control

@@ -237,6 +237,12 @@ int main(int argc, char** argv) {
   }
   server.Stop();
   events.Stop();
+  if (rc == 0) {
+    // A batch of IPsec changes may still be pending (the SPD is flushed in batches).
+    if (absl::Status s = controller.FlushPending(); !s.ok()) {
+      log.Add(4, "CONF", "CONF", "ERR", absl::StrCat("Final flush: ", s.message()));
+    }
+  }
   rte_eal_cleanup();
   return rc;
 }

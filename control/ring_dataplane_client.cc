@@ -6,11 +6,14 @@
 #include <rte_memzone.h>
 #include <rte_ring.h>
 
+#include <openssl/crypto.h>
+
 #include <cerrno>
 #include <cstring>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/ipsec_stats.h"
 #include "common/shm_names.h"
 #include "common/status_macros.h"
 
@@ -53,6 +56,16 @@ absl::StatusOr<std::unique_ptr<RingDataplaneClient>> RingDataplaneClient::Attach
   return c;
 }
 
+namespace {
+// kSaAdd carries key bytes: no buffer goes back to the pool (or out of scope) with them.
+void Scrub(msg::Message* m) {
+  if (m->type == msg::Type::kSaAdd) {
+    OPENSSL_cleanse(m->body.sa.cipher_key, sizeof(m->body.sa.cipher_key));
+    OPENSSL_cleanse(m->body.sa.auth_key, sizeof(m->body.sa.auth_key));
+  }
+}
+}  // namespace
+
 absl::Status RingDataplaneClient::Call(const msg::Message& req, msg::Message* reply) {
   absl::MutexLock lock(&mu_);
   void* obj = nullptr;
@@ -66,6 +79,7 @@ absl::Status RingDataplaneClient::Call(const msg::Message& req, msg::Message* re
   m->result = 0;
   m->reason[0] = '\0';
   if (rte_ring_enqueue(requests_, m) != 0) {
+    Scrub(m);
     rte_mempool_put(pool_, m);
     return absl::UnavailableError("dataplane request ring is full");
   }
@@ -77,9 +91,12 @@ absl::Status RingDataplaneClient::Call(const msg::Message& req, msg::Message* re
       auto* r = static_cast<msg::Message*>(got);
       if (r->seq == seq) {
         std::memcpy(reply, r, sizeof(*reply));
+        Scrub(reply);
+        Scrub(r);
         rte_mempool_put(pool_, r);
         break;
       }
+      Scrub(r);
       rte_mempool_put(pool_, r);  // a late answer to a request that already timed out
       continue;
     }
@@ -225,6 +242,89 @@ absl::StatusOr<StatsSnapshot> RingDataplaneClient::ReadStats() {
   std::memcpy(&s.stats, stats_, sizeof(s.stats));
   if (s.stats.n_workers > shm::kMaxWorkers) s.stats.n_workers = shm::kMaxWorkers;
   return s;
+}
+
+absl::Status RingDataplaneClient::SetIpsecGlobal(const msg::IpsecGlobalBody& g) {
+  msg::Message req = Req(msg::Type::kIpsecGlobal), rep;
+  req.body.ipsec_global = g;
+  return Call(req, &rep);
+}
+
+absl::Status RingDataplaneClient::AddSa(const msg::SaBody& sa) {
+  msg::Message req = Req(msg::Type::kSaAdd), rep;
+  req.body.sa = sa;
+  absl::Status s = Call(req, &rep);
+  Scrub(&req);
+  return s;
+}
+
+absl::Status RingDataplaneClient::DeleteSa(uint32_t sa_id) {
+  msg::Message req = Req(msg::Type::kSaDel), rep;
+  req.body.sa_ref.sa_id = sa_id;
+  return Call(req, &rep);
+}
+
+absl::Status RingDataplaneClient::SetPolicy(const msg::PolicyBody& policy) {
+  msg::Message req = Req(msg::Type::kPolicySet), rep;
+  req.body.policy = policy;
+  return Call(req, &rep);
+}
+
+absl::Status RingDataplaneClient::DeletePolicy(uint32_t policy_id) {
+  msg::Message req = Req(msg::Type::kPolicyDel), rep;
+  req.body.policy_ref.policy_id = policy_id;
+  return Call(req, &rep);
+}
+
+absl::Status RingDataplaneClient::ReplaceSpd(const std::vector<msg::SpdRuleWire>& rules) {
+  msg::Message begin = Req(msg::Type::kSpdBegin), rep;
+  begin.body.spd_begin.n_rules = static_cast<uint32_t>(rules.size());
+  RETURN_IF_ERROR(Call(begin, &rep));
+  for (size_t i = 0; i < rules.size(); i += msg::kMaxSpdRulesPerMsg) {
+    msg::Message req = Req(msg::Type::kSpdRules);
+    const size_t n = std::min<size_t>(msg::kMaxSpdRulesPerMsg, rules.size() - i);
+    req.body.spd_rules.count = static_cast<uint32_t>(n);
+    std::memcpy(req.body.spd_rules.rules, &rules[i], n * sizeof(msg::SpdRuleWire));
+    RETURN_IF_ERROR(Call(req, &rep));
+  }
+  return Call(Req(msg::Type::kSpdCommit), &rep);
+}
+
+absl::StatusOr<IpsecCounters> RingDataplaneClient::ReadIpsecCounters(
+    const std::vector<uint32_t>& sa_ids, const std::vector<uint32_t>& policy_ids) {
+  IpsecCounters out;
+  const rte_memzone* mz = rte_memzone_lookup(shm::kIpsecStatsMemzone);
+  if (mz == nullptr || mz->len < 64) return out;
+  void* base = mz->addr;
+  const auto* h = static_cast<const shm::IpsecStatsHeader*>(base);
+  if (mz->len < shm::IpsecStatsSize(h->max_sa, h->max_policies, h->n_blocks)) {
+    return absl::FailedPreconditionError(
+        "IPsec stats memzone is smaller than its header says: dataplane built from a "
+        "different ipsec_stats.h");
+  }
+  out.available = true;
+  out.max_sa = h->max_sa;
+  out.max_policies = h->max_policies;
+  for (uint32_t id : sa_ids) {
+    if (id >= h->max_sa) continue;
+    shm::SaCounters sum{};
+    for (uint32_t b = 0; b < h->n_blocks; ++b) {
+      const shm::SaCounters& c = shm::SaBlock(base, b)[id];
+      for (uint32_t i = 0; i < shm::kNumSaCounters; ++i) sum.c[i] += c.c[i];
+    }
+    out.sa[id] = sum;
+    out.runtime[id] = shm::SaRuntimeTable(base)[id];
+  }
+  for (uint32_t id : policy_ids) {
+    if (id >= h->max_policies) continue;
+    shm::PolicyCounters sum{};
+    for (uint32_t b = 0; b < h->n_blocks; ++b) {
+      const shm::PolicyCounters& c = shm::PolicyBlock(base, b)[id];
+      for (uint32_t i = 0; i < shm::kNumPolicyCounters; ++i) sum.c[i] += c.c[i];
+    }
+    out.policy[id] = sum;
+  }
+  return out;
 }
 
 }  // namespace arsec::control

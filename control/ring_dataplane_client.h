@@ -39,6 +39,14 @@ class RingDataplaneClient final : public DataplaneClient {
   absl::StatusOr<std::vector<msg::PortEntry>> DumpPorts() override;
   absl::Status ResetCounters() override;
   absl::StatusOr<StatsSnapshot> ReadStats() override;
+  absl::Status SetIpsecGlobal(const msg::IpsecGlobalBody& g) override;
+  absl::Status AddSa(const msg::SaBody& sa) override;
+  absl::Status DeleteSa(uint32_t sa_id) override;
+  absl::Status SetPolicy(const msg::PolicyBody& policy) override;
+  absl::Status DeletePolicy(uint32_t policy_id) override;
+  absl::Status ReplaceSpd(const std::vector<msg::SpdRuleWire>& rules) override;
+  absl::StatusOr<IpsecCounters> ReadIpsecCounters(
+      const std::vector<uint32_t>& sa_ids, const std::vector<uint32_t>& policy_ids) override;
 
   rte_ring* event_ring() const { return events_; }
   rte_mempool* pool() const { return pool_; }

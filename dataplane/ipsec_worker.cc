@@ -3,6 +3,7 @@
 #include <rte_byteorder.h>
 #include <rte_lpm.h>
 #include <rte_malloc.h>
+#include <rte_pause.h>
 #include <rte_udp.h>
 
 #include "dataplane/ipsec/ah.h"
@@ -115,15 +116,15 @@ void DebugCopy(Worker& w, const rte_mbuf* m, const PolicyRt* p, uint32_t sa_id, 
 }
 
 // Runs n prepared ops through the worker's engine and waits for all of them: a
-// synchronous engine finishes inside Enqueue; an asynchronous one is polled until its
-// ops come back (bounded: what does not come back in time is reported as an error, and
-// the op's buffers are not reused until the engine returns it).
+// synchronous engine finishes inside Enqueue; an asynchronous one (a cryptodev) is polled
+// until every op has come back, since the ops and their scratch live on this stack frame
+// and the device may write them until it returns them.
 void RunCrypto(Worker& w, CryptoOp* ops, unsigned n) {
   if (n == 0) return;
   crypto::CryptoEngine* e = w.ipsec.engine;
   CryptoOp* ptr[kChunk];
   for (unsigned i = 0; i < n; ++i) ptr[i] = &ops[i];
-  unsigned accepted = 0, done = 0, spins = 0;
+  unsigned accepted = 0, done = 0;
   CryptoOp* out[kChunk];
   while (done < n) {
     if (accepted < n) {
@@ -131,9 +132,8 @@ void RunCrypto(Worker& w, CryptoOp* ops, unsigned n) {
     }
     unsigned d = e->Dequeue(out, kChunk);
     done += d;
-    if (d == 0 && ++spins > (1u << 20)) break;
+    if (d == 0) rte_pause();
   }
-  for (unsigned i = accepted; i < n; ++i) ops[i].status = crypto::CryptoStatus::kError;
 }
 
 // Prepends an Ethernet header and sends a finished outer packet (data at its IPv4

@@ -31,7 +31,10 @@
 
 namespace arsec::lang {
 
-inline constexpr uint32_t kMaxSaSpecId = 255;   // SASPECIFICATION=0..255
+// The AR410 numbers SA and bundle specifications 0..255; arsec allows 0..65535 so that
+// a manually keyed gateway can carry as many SAs as its dataplane (thousands of
+// tunnels, the benchmark configuration).
+inline constexpr uint32_t kMaxSaSpecId = 65535;  // SASPECIFICATION=0..65535
 
 enum class SaProtocol : uint8_t { kAh, kEsp, kComp };
 enum class KeyManagement : uint8_t { kIsakmp, kManual };
@@ -54,7 +57,7 @@ struct BundleString {
 };
 
 // Errors are InvalidArgument with a message like
-// `SA specification 300 is out of range (0..255) at column 7` (no reply frame: callers
+// `SA specification 300 is out of range (0..65535) at column 7` (no reply frame: callers
 // put it into Msg::kBadBundleString).
 absl::StatusOr<BundleString> ParseBundleString(std::string_view text);
 

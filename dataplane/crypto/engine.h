@@ -140,7 +140,7 @@ struct alignas(64) CryptoOp {
   const uint8_t* iv;   // CBC: session->iv_len() bytes; GCM: the 8-byte explicit IV
   const uint8_t* aad;  // GCM only: SPI || seq (8 bytes) or SPI || seq_hi || seq_lo (12)
   uint8_t* digest;     // session->digest_len() bytes: written (encrypt) or checked
-  void* user;          // the caller's cookie (e.g. the rte_mbuf); engines ignore it
+  void* user;          // the caller's cookie; the cryptodev engine reads it as the op's rte_mbuf (see above)
   uint16_t cipher_offset;
   uint16_t cipher_len;  // a multiple of session->block_len()
   uint16_t auth_offset;  // HMAC range (ignored for GCM: AAD + cipher range is covered)

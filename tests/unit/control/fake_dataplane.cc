@@ -34,6 +34,14 @@ absl::Status FakeDataplane::SyncBegin() {
 
 absl::Status FakeDataplane::SyncEnd() {
   calls.push_back("sync_end");
+  for (auto it = sas.begin(); it != sas.end();) {
+    it = asserted_sas_.count(it->first) ? std::next(it) : sas.erase(it);
+  }
+  for (auto it = policies.begin(); it != policies.end();) {
+    it = asserted_policies_.count(it->first) ? std::next(it) : policies.erase(it);
+  }
+  asserted_sas_.clear();
+  asserted_policies_.clear();
   for (auto it = state.begin(); it != state.end();) {
     it = asserted_.count(*it) ? std::next(it) : state.erase(it);
   }
@@ -174,5 +182,68 @@ absl::Status FakeDataplane::ResetCounters() {
 }
 
 absl::StatusOr<StatsSnapshot> FakeDataplane::ReadStats() { return stats; }
+
+absl::Status FakeDataplane::Refusal() {
+  if (!refuse_next.ok()) {
+    absl::Status s = refuse_next;
+    refuse_next = absl::OkStatus();
+    return s;
+  }
+  return refuse_all;
+}
+
+absl::Status FakeDataplane::SetIpsecGlobal(const msg::IpsecGlobalBody& g) {
+  calls.push_back(absl::StrCat("ipsec_global ", g.enabled ? "on" : "off", " port=", g.udp_port));
+  if (absl::Status s = Refusal(); !s.ok()) return s;
+  ipsec_global = g;
+  return absl::OkStatus();
+}
+
+absl::Status FakeDataplane::AddSa(const msg::SaBody& sa) {
+  calls.push_back(absl::StrCat("sa_add ", sa.sa_id, " ", sa.dir == msg::kSaOutbound ? "out" : "in",
+                               " proto=", sa.proto, " spi=", sa.spi, " policy=", sa.policy_id));
+  if (absl::Status s = Refusal(); !s.ok()) return s;
+  sas[sa.sa_id] = sa;
+  if (syncing_) asserted_sas_.insert(sa.sa_id);
+  return absl::OkStatus();
+}
+
+absl::Status FakeDataplane::DeleteSa(uint32_t sa_id) {
+  calls.push_back(absl::StrCat("sa_del ", sa_id));
+  if (absl::Status s = Refusal(); !s.ok()) return s;
+  if (!sas.erase(sa_id)) return absl::NotFoundError("no such SA");
+  return absl::OkStatus();
+}
+
+absl::Status FakeDataplane::SetPolicy(const msg::PolicyBody& p) {
+  std::string sa;
+  for (unsigned i = 0; i < p.n_out; ++i) absl::StrAppend(&sa, i ? "," : "", p.out_sa[i], "/", p.in_sa[i]);
+  calls.push_back(absl::StrCat("policy_set ", p.policy_id, " ", p.name, " action=", p.action,
+                               " port=", p.port, " sa=", sa.empty() ? "-" : sa));
+  if (absl::Status s = Refusal(); !s.ok()) return s;
+  policies[p.policy_id] = p;
+  if (syncing_) asserted_policies_.insert(p.policy_id);
+  return absl::OkStatus();
+}
+
+absl::Status FakeDataplane::DeletePolicy(uint32_t policy_id) {
+  calls.push_back(absl::StrCat("policy_del ", policy_id));
+  if (absl::Status s = Refusal(); !s.ok()) return s;
+  if (!policies.erase(policy_id)) return absl::NotFoundError("no such policy");
+  return absl::OkStatus();
+}
+
+absl::Status FakeDataplane::ReplaceSpd(const std::vector<msg::SpdRuleWire>& rules) {
+  calls.push_back(absl::StrCat("spd ", rules.size(), " rules"));
+  if (absl::Status s = Refusal(); !s.ok()) return s;
+  spd = rules;
+  ++spd_commits;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<IpsecCounters> FakeDataplane::ReadIpsecCounters(const std::vector<uint32_t>&,
+                                                                const std::vector<uint32_t>&) {
+  return ipsec_counters;
+}
 
 }  // namespace arsec::control::testing

@@ -3,6 +3,7 @@
 // be checked, and can be told to refuse the next request or every request.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -30,6 +31,23 @@ class FakeDataplane : public DataplaneClient {
   absl::StatusOr<std::vector<msg::PortEntry>> DumpPorts() override;
   absl::Status ResetCounters() override;
   absl::StatusOr<StatsSnapshot> ReadStats() override;
+  // IPsec: the state a real dataplane would hold (SAs with their keys, for assertions;
+  // `calls` never shows key bytes). SyncEnd drops SAs and policies not re-asserted.
+  absl::Status SetIpsecGlobal(const msg::IpsecGlobalBody& g) override;
+  absl::Status AddSa(const msg::SaBody& sa) override;
+  absl::Status DeleteSa(uint32_t sa_id) override;
+  absl::Status SetPolicy(const msg::PolicyBody& policy) override;
+  absl::Status DeletePolicy(uint32_t policy_id) override;
+  absl::Status ReplaceSpd(const std::vector<msg::SpdRuleWire>& rules) override;
+  absl::StatusOr<IpsecCounters> ReadIpsecCounters(
+      const std::vector<uint32_t>& sa_ids, const std::vector<uint32_t>& policy_ids) override;
+
+  msg::IpsecGlobalBody ipsec_global{};
+  std::map<uint32_t, msg::SaBody> sas;            // by dataplane SA id
+  std::map<uint32_t, msg::PolicyBody> policies;   // by policy id
+  std::vector<msg::SpdRuleWire> spd;              // the committed SPD
+  int spd_commits = 0;
+  IpsecCounters ipsec_counters;                   // what ReadIpsecCounters returns
 
   std::vector<std::string> calls;      // "addr_add vlan1-0 4.4.4.1/29 port=0", ...
   absl::Status refuse_next;            // returned (once) by the next change request
@@ -42,8 +60,10 @@ class FakeDataplane : public DataplaneClient {
 
  private:
   absl::Status Change(std::string call, const std::string& key, bool add);
+  absl::Status Refusal();
   bool syncing_ = false;
   std::set<std::string> asserted_;
+  std::set<uint32_t> asserted_sas_, asserted_policies_;
 };
 
 }  // namespace arsec::control::testing

@@ -89,6 +89,8 @@ class Responder {
   }
   std::atomic<int> delay_ms{0};
   std::atomic<int> handled{0};
+  std::atomic<int> spd_msgs{0}, spd_rules{0}, spd_commits{0};
+  std::atomic<int> sa_key_bytes{0};   // cipher key length of the last kSaAdd seen
 
  private:
   void Loop() {
@@ -143,6 +145,20 @@ class Responder {
         pg.next = start + pg.count < total ? start + pg.count : 0;
         break;
       }
+      case msg::Type::kSpdBegin:
+        spd_msgs = 0;
+        spd_rules = 0;
+        break;
+      case msg::Type::kSpdRules:
+        ++spd_msgs;
+        spd_rules += static_cast<int>(m->body.spd_rules.count);
+        break;
+      case msg::Type::kSpdCommit:
+        ++spd_commits;
+        break;
+      case msg::Type::kSaAdd:
+        sa_key_bytes = m->body.sa.cipher_key_len;
+        break;
       default:
         break;
     }
@@ -218,6 +234,37 @@ TEST_F(RingClientTest, NoDataplaneNoAnswer) {
   void* obj = nullptr;
   ASSERT_EQ(rte_ring_dequeue(shared->req, &obj), 0);   // what the dataplane would have got
   rte_mempool_put(shared->pool, obj);
+}
+
+TEST_F(RingClientTest, IpsecSpdInChunksAndNoKeyLeftInThePool) {
+  Responder r(shared);
+  std::vector<msg::SpdRuleWire> rules(70);
+  for (uint32_t i = 0; i < rules.size(); ++i) rules[i].policy_id = i;
+  ASSERT_TRUE(client->ReplaceSpd(rules).ok());
+  EXPECT_EQ(r.spd_msgs.load(), 3);   // 32 + 32 + 6
+  EXPECT_EQ(r.spd_rules.load(), 70);
+  EXPECT_EQ(r.spd_commits.load(), 1);
+  msg::SaBody sa{};
+  sa.sa_id = 2;
+  sa.cipher_key_len = 16;
+  std::memset(sa.cipher_key, 0xA5, 16);
+  ASSERT_TRUE(client->AddSa(sa).ok());
+  EXPECT_EQ(r.sa_key_bytes.load(), 16);
+  // No message buffer keeps the key once it is back in the pool.
+  int leaks = 0;
+  rte_mempool_obj_iter(
+      shared->pool,
+      [](rte_mempool*, void* arg, void* obj, unsigned) {
+        const auto* m = static_cast<const msg::Message*>(obj);
+        if (m->type == msg::Type::kSaAdd && m->body.sa.cipher_key[0] == 0xA5) {
+          ++*static_cast<int*>(arg);
+        }
+      },
+      &leaks);
+  EXPECT_EQ(leaks, 0);
+  auto c = client->ReadIpsecCounters({2, 3}, {0});
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->available);   // this fake dataplane publishes no IPsec memzone
 }
 
 TEST_F(RingClientTest, StatsFromTheMemzone) {

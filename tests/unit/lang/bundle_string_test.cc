@@ -133,9 +133,9 @@ TEST(BundleGrammar, ErrorsGiveTheColumn) {
   EXPECT_EQ(PErr("1;2"), "unexpected \";\" at column 2");
   EXPECT_EQ(PErr("-1"), "unexpected \"-\" at column 1");
   EXPECT_EQ(PErr("1 and x"), "unexpected \"x\" at column 7");
-  EXPECT_EQ(PErr("256"), "SA specification 256 is out of range (0..255) at column 1");
+  EXPECT_EQ(PErr("65536"), "SA specification 65536 is out of range (0..65535) at column 1");
   EXPECT_EQ(PErr("1 and 99999999999999999999999"),
-            "SA specification 99999999999999999999999 is out of range (0..255) at column 7");
+            "SA specification 99999999999999999999999 is out of range (0..65535) at column 7");
   EXPECT_EQ(PErr("1 or 1"), "SA specification 1 appears twice in one proposal at column 6");
   EXPECT_EQ(PErr("1 and 3 and 1"), "SA specification 1 appears twice in one proposal at column 13");
   EXPECT_EQ(PErr("1\x01"), "unexpected \"?\" at column 2");

@@ -823,8 +823,8 @@ TEST(Ipsec, ErrorsCarryTheModule) {
   EXPECT_EQ(Err("CREATE IPSEC FOO"), "Error (300001): Unknown command \"CREATE IPSEC FOO\".");
   EXPECT_EQ(Err("CREATE IPSEC POLICY=vpn ACTION=PERMIT"),
             "Error (381006): Required parameter \"INTERFACE\" is missing.");
-  EXPECT_EQ(Err("CREATE IPSEC SASPEC=256 KEYMAN=ISAKMP PROT=AH HASHALG=SHA"),
-            "Error (381010): Value of parameter \"SASPECIFICATION\" is out of range (0..255).");
+  EXPECT_EQ(Err("CREATE IPSEC SASPEC=65536 KEYMAN=ISAKMP PROT=AH HASHALG=SHA"),
+            "Error (381010): Value of parameter \"SASPECIFICATION\" is out of range (0..65535).");
   EXPECT_EQ(Err("CREATE ENCO KEY=1 TYPE=GENERAL"),
             "Error (383023): One of the parameters VALUE, RANDOM must be given.");
   EXPECT_EQ(Err("CREATE ENCO KEY=1 TYPE=GENERAL VALUE=\"x\" RANDOM"),

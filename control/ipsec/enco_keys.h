@@ -1,0 +1,96 @@
+// The ENCO key store: the secret keys CREATE ENCO KEY makes (manual SA keys, ISAKMP
+// pre-shared keys), kept apart from the configuration scripts.
+//
+// Why apart: on the AR, keys live in the ENCO module's own secure store, never in a
+// config file; SHOW CONFIG and CREATE CONFIG print no key material. arsec does the same:
+// the keys are saved to one key-store file (mode 0600) beside the config directory and
+// loaded when arsec-control starts, before any script is replayed, so SA specifications
+// that name a key find it. The file is the store's own line format (Serialize/Load), not
+// a command script, so nothing that replays scripts ever sees a key.
+//
+// Key bytes sit in SecretBytes, which wipes them (OPENSSL_cleanse) when they go away.
+// Nothing in this file logs or formats key bytes except Serialize (the file) and
+// ValueText (SHOW ENCO KEY=n, which the controller gates by privilege).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace arsec::control {
+
+// A byte string that is wiped when destroyed or overwritten.
+class SecretBytes {
+ public:
+  SecretBytes() = default;
+  explicit SecretBytes(std::vector<uint8_t> b) : b_(std::move(b)) {}
+  SecretBytes(const SecretBytes& o) : b_(o.b_) {}
+  SecretBytes& operator=(const SecretBytes& o);
+  SecretBytes(SecretBytes&& o) noexcept : b_(std::move(o.b_)) {}
+  SecretBytes& operator=(SecretBytes&& o) noexcept;
+  ~SecretBytes() { Wipe(); }
+
+  const uint8_t* data() const { return b_.data(); }
+  size_t size() const { return b_.size(); }
+  bool empty() const { return b_.empty(); }
+  bool operator==(const SecretBytes& o) const;
+  void Wipe();
+
+ private:
+  std::vector<uint8_t> b_;
+};
+
+enum class EncoKeyType : uint8_t { kGeneral, kDes, k3Des, kAes128, kAes192, kAes256 };
+
+absl::string_view EncoKeyTypeName(EncoKeyType t);   // "GENERAL", "DES", "3DES", ...
+std::optional<EncoKeyType> EncoKeyTypeFromKeyword(absl::string_view kw);
+// Bytes a key of this type has; 0 for GENERAL (any length 1..128).
+size_t EncoKeyTypeLength(EncoKeyType t);
+
+inline constexpr uint32_t kMaxEncoKeyId = 65535;
+inline constexpr size_t kMaxGeneralKeyLen = 128;
+
+struct EncoKey {
+  uint32_t id = 0;
+  EncoKeyType type = EncoKeyType::kGeneral;
+  SecretBytes value;
+  bool as_string = false;   // VALUE was a quoted string: SHOW prints it as well
+  bool random = false;      // made by RANDOM
+  std::string description;
+};
+
+class EncoKeyStore {
+ public:
+  // CREATE ENCO KEY. `value` is the command's stored VALUE ("0x..." hex, or the string);
+  // nullopt with `random` makes the key with RAND_bytes (LENGTH for GENERAL).
+  absl::Status Create(uint32_t id, EncoKeyType type, std::optional<std::string> value,
+                      bool random, std::optional<uint32_t> length,
+                      absl::string_view description);
+  absl::Status Destroy(uint32_t id);
+  const EncoKey* Find(uint32_t id) const;
+  const std::map<uint32_t, EncoKey>& keys() const { return keys_; }
+  void Clear() { keys_.clear(); }
+
+  // The key file: a header comment, then one line per key:
+  //   key <id> <TYPE> <hex value> <s|h><r|-> <description as hex>
+  std::string Serialize() const;
+  // Replaces the store with the file's keys; a malformed line is an error naming its
+  // number (and never its contents).
+  absl::Status Load(absl::string_view text);
+
+  // SHOW ENCO KEY=n: the value as the seed prints it, 0x and hex digits (upper case for
+  // cipher keys, lower case for GENERAL ones), preceded by the string for a key given as
+  // a string.
+  static std::string ValueText(const EncoKey& k);
+
+ private:
+  std::map<uint32_t, EncoKey> keys_;
+};
+
+}  // namespace arsec::control
