@@ -344,9 +344,11 @@ int Main(int argc, char** argv) {
       return 1;
     }
     ctx.ipsec = std::move(*t);
-    ctx.frag_direct = rte_pktmbuf_pool_create("arsec_frag_d", 4096, 256, 0,
+    // Fragments of protected packets: a header mbuf each (direct) plus a reference to
+    // the payload (indirect); they live only until the TX burst.
+    ctx.frag_direct = rte_pktmbuf_pool_create("arsec_frag_d", 1023, 64, 0,
                                               RTE_MBUF_DEFAULT_BUF_SIZE, socket);
-    ctx.frag_indirect = rte_pktmbuf_pool_create("arsec_frag_i", 4096, 256, 0, 0, socket);
+    ctx.frag_indirect = rte_pktmbuf_pool_create("arsec_frag_i", 1023, 64, 0, 0, socket);
     if (!ctx.frag_direct || !ctx.frag_indirect) return Fail("fragment buffers");
   }
 
@@ -365,7 +367,10 @@ int Main(int argc, char** argv) {
   MainLoop(&ctx);
 
   std::fprintf(stderr, "arsec-dataplane: stopping\n");
-  rte_eal_mp_wait_lcore();
+  int exit_code = 0;
+  for (unsigned l : cfg.worker_lcores) {
+    if (rte_eal_wait_lcore(l) != 0) exit_code = 1;  // a worker could not start
+  }
   __atomic_store_n(&ctx.unmap_gate, 0, __ATOMIC_RELEASE);
   for (const PortInfo& p : ctx.ports) {
     rte_eth_dev_stop(p.port_id);
@@ -380,7 +385,7 @@ int Main(int argc, char** argv) {
   ctx.fib.reset();
   rte_hash_free(ctx.neigh);
   rte_eal_cleanup();
-  return 0;
+  return exit_code;
 }
 
 }  // namespace arsec::dp

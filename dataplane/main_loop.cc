@@ -24,6 +24,7 @@
 #include <rte_lpm.h>
 #include <rte_udp.h>
 
+#include <map>
 #include <string>
 
 #include "common/ring_msg.h"
@@ -152,7 +153,7 @@ class Main : public NeighActions {
   void IpsecTick(uint64_t now_ms);
   void SendHeartbeat(const PolicyRt& p, uint64_t now_ms);
   static constexpr uint64_t kHeartbeatMs = 30000;
-  uint64_t next_heartbeat_ms_ = 0;
+  std::map<uint32_t, uint64_t> heartbeat_ms_;  // policy id -> last heartbeat sent
   uint64_t next_ipsec_tick_ = 0;
   void HandleSlow(rte_mbuf* m, uint64_t now_ms);
   void Punt(rte_mbuf* m, uint64_t now_ms);
@@ -469,10 +470,19 @@ void Main::IpsecTick(uint64_t now_ms) {
     e->body.sa_expiry.age_s = age;
     PostEvent(e);
   });
-  if (now_ms < next_heartbeat_ms_) return;
-  next_heartbeat_ms_ = now_ms + kHeartbeatMs;
   if (!ctx_->ipsec->enabled()) return;
-  for (const PolicyRt* p : ctx_->ipsec->HeartbeatPolicies()) SendHeartbeat(*p, now_ms);
+  // A policy's first heartbeat leaves as soon as it is configured, then every 30 s.
+  std::map<uint32_t, uint64_t> seen;
+  for (const PolicyRt* p : ctx_->ipsec->HeartbeatPolicies()) {
+    auto it = heartbeat_ms_.find(p->policy_id);
+    uint64_t last = it == heartbeat_ms_.end() ? 0 : it->second;
+    if (last == 0 || now_ms - last >= kHeartbeatMs) {
+      SendHeartbeat(*p, now_ms);
+      last = now_ms;
+    }
+    seen[p->policy_id] = last;
+  }
+  heartbeat_ms_.swap(seen);
 }
 
 // The seed's UDP heartbeat: a small datagram from our ESP-over-UDP port to the peer's,

@@ -24,6 +24,8 @@
 
 #include <sched.h>
 
+#include <cstdio>
+
 #include "dataplane/worker.h"
 
 namespace arsec::dp {
@@ -383,7 +385,13 @@ int WorkerMain(void* arg) {
     rte_eth_tx_buffer_init(w.txb[pid], ctx->burst);
     rte_eth_tx_buffer_set_err_callback(w.txb[pid], TxDropped, w.c);
   }
-  if (!IpsecWorkerInit(w)) return -1;
+  if (!IpsecWorkerInit(w)) {
+    // Start-up, not the packet path: say why and stop the process rather than run a
+    // worker short of its IPsec state.
+    std::fprintf(stderr, "arsec-dataplane: worker %u: no memory for its IPsec state\n", w.idx);
+    __atomic_store_n(&ctx->quit, 1, __ATOMIC_RELEASE);
+    return -1;
+  }
   rte_rcu_qsbr_thread_register(ctx->rcu, w.idx);
   rte_rcu_qsbr_thread_online(ctx->rcu, w.idx);
   __atomic_store_n(&w.st->active, 1u, __ATOMIC_RELEASE);

@@ -100,10 +100,11 @@ StageVerdict AhOutboundPrepare(const Sa& sa, rte_mbuf* m, uint64_t seq, uint16_t
   if (tunnel) {
     WriteOuterIpv4(p, sa, in, static_cast<uint16_t>(total), kProtoAh, ip_id);
   } else {
+    const uint16_t ck = Ipv4CksumEdited(in, ihl, static_cast<uint16_t>(total), kProtoAh);
     std::memmove(p, in, ihl);
     p[9] = kProtoAh;
     StoreBe16(p + 2, static_cast<uint16_t>(total));
-    SetIpv4Cksum(p, ihl);
+    std::memcpy(p + 10, &ck, 2);
   }
   uint8_t* ah = p + ihl;
   ah[0] = nh;
@@ -113,7 +114,7 @@ StageVerdict AhOutboundPrepare(const Sa& sa, rte_mbuf* m, uint64_t seq, uint16_t
   StoreBe32(ah + 8, static_cast<uint32_t>(seq));
   std::memset(ah + kAhFixed, 0, ah_len - kAhFixed);  // ICV and its padding
   if (sa.esn) {
-    uint8_t* hi = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, 4));
+    uint8_t* hi = MbufAppend(m, 4);
     StoreBe32(hi, static_cast<uint32_t>(seq >> 32));
   }
   std::memcpy(sc->ip, p, ihl);
@@ -126,7 +127,7 @@ StageVerdict AhOutboundPrepare(const Sa& sa, rte_mbuf* m, uint64_t seq, uint16_t
 StageVerdict AhOutboundFinish(const Sa& sa, rte_mbuf* m, const crypto::CryptoOp* op,
                               OpScratch* sc) {
   std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), sc->ip, sc->ihl);
-  if (sa.esn) rte_pktmbuf_trim(m, 4);
+  if (sa.esn) MbufTrim(m, 4);
   return op->status == crypto::CryptoStatus::kOk ? StageVerdict::kOk
                                                   : StageVerdict::kCryptoError;
 }
@@ -162,7 +163,7 @@ StageVerdict AhInboundPrepare(const Sa& sa, rte_mbuf* m, uint64_t seq64, crypto:
   sc->ihl = static_cast<uint8_t>(ihl);
   AhZeroMutable(p, ihl, /*sender=*/false);
   if (sa.esn) {
-    uint8_t* hi = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, 4));
+    uint8_t* hi = MbufAppend(m, 4);
     StoreBe32(hi, static_cast<uint32_t>(seq64 >> 32));
   }
   FillAuthOp(sa, m, p, tl + (sa.esn ? 4 : 0), sc->icv, crypto::CryptoDir::kDecrypt, op);
@@ -174,7 +175,7 @@ StageVerdict AhInboundFinish(const Sa& sa, rte_mbuf* m, const crypto::CryptoOp* 
   uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
   const uint32_t ihl = sc->ihl;
   std::memcpy(p, sc->ip, ihl);
-  if (sa.esn) rte_pktmbuf_trim(m, 4);
+  if (sa.esn) MbufTrim(m, 4);
   if (op->status != crypto::CryptoStatus::kOk) {
     // Left as received (ICV back in place), e.g. for a packet capture of the drop.
     std::memcpy(p + ihl + kAhFixed, sc->icv, sa.digest_len);
@@ -190,13 +191,14 @@ StageVerdict AhInboundFinish(const Sa& sa, rte_mbuf* m, const crypto::CryptoOp* 
     const uint32_t inner_len = CheckInnerIpv4(p + ihl + ah_len, rest);
     if (inner_len == 0) return StageVerdict::kBadInner;
     rte_pktmbuf_adj(m, static_cast<uint16_t>(ihl + ah_len));
-    rte_pktmbuf_trim(m, static_cast<uint16_t>(rest - inner_len));
+    MbufTrim(m, rest - inner_len);
   } else {
+    const uint16_t ck = Ipv4CksumEdited(p, ihl, static_cast<uint16_t>(ihl + rest), nh);
     std::memmove(p + ah_len, p, ihl);
     p = reinterpret_cast<uint8_t*>(rte_pktmbuf_adj(m, static_cast<uint16_t>(ah_len)));
     p[9] = nh;
     StoreBe16(p + 2, static_cast<uint16_t>(ihl + rest));
-    SetIpv4Cksum(p, ihl);
+    std::memcpy(p + 10, &ck, 2);
   }
   *next_proto = nh;
   return StageVerdict::kOk;

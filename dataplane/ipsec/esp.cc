@@ -19,6 +19,47 @@ inline uint32_t Align(const Sa& sa) { return sa.block_len < 4 ? 4u : sa.block_le
 // (written where the ICV goes). GCM carries it in the AAD instead; NULL auth has no ICV.
 inline bool EsnInIcvArea(const Sa& sa) { return sa.esn && !sa.aead && sa.digest_len != 0; }
 
+// The padding bytes 1, 2, 3, ... (RFC 4303 section 2.4) behind 16 zeros: kPadSeq + 16 is
+// the padding itself, and the 16 bytes at kPadSeq + k are what the 16 bytes ending at
+// a padding of k <= 16 must hold in their last k bytes (kPadMask + k selects those).
+alignas(64) constexpr uint8_t kPadSeq[32] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                             1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+alignas(64) constexpr uint8_t kPadMask[32] = {
+    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+inline uint64_t Load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// Writes pad_len padding bytes at t; `room` bytes may be written from t on (the
+// trailer and ICV are written after it). One 16-byte copy in the common case.
+inline void WritePadding(uint8_t* t, uint32_t pad_len, uint32_t room) {
+  if (pad_len <= 16 && room >= 16) {
+    std::memcpy(t, kPadSeq + 16, 16);
+  } else {
+    for (uint32_t i = 0; i < pad_len; ++i) t[i] = static_cast<uint8_t>(i + 1);
+  }
+}
+
+// Whether the pad_len bytes that end at end (exclusive) are 1, 2, 3, ...; the 16 bytes
+// before end must be readable (they are: the ESP header and IV precede the payload).
+inline bool PaddingOk(const uint8_t* end, uint32_t pad_len) {
+  if (pad_len <= 16) {
+    const uint8_t* q = end - 16;
+    const uint64_t bad = ((Load64(q) ^ Load64(kPadSeq + pad_len)) & Load64(kPadMask + pad_len)) |
+                         ((Load64(q + 8) ^ Load64(kPadSeq + pad_len + 8)) &
+                          Load64(kPadMask + pad_len + 8));
+    return bad == 0;
+  }
+  const uint8_t* pad = end - pad_len;
+  uint8_t bad = 0;
+  for (uint32_t i = 0; i < pad_len; ++i) bad |= pad[i] ^ static_cast<uint8_t>(i + 1);
+  return bad == 0;
+}
+
 inline void WriteAad(const Sa& sa, uint64_t seq, uint8_t* aad, uint8_t* aad_len) {
   std::memcpy(aad, &sa.spi_be, 4);
   if (sa.esn) {
@@ -60,9 +101,12 @@ StageVerdict EspOutboundPrepare(const Sa& sa, rte_mbuf* m, uint64_t seq, IvSourc
   if (rte_pktmbuf_headroom(m) < head_add || rte_pktmbuf_tailroom(m) < tail_add)
     return StageVerdict::kNoRoom;
 
-  uint8_t* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, static_cast<uint16_t>(head_add)));
-  rte_pktmbuf_append(m, static_cast<uint16_t>(tail_add));
   const uint32_t total = in_len + head_add + tail_add;
+  const uint8_t ip_proto = udp != 0 ? kProtoUdp : kProtoEsp;
+  uint16_t ck = 0;  // transport: summed before the header moves (stage_common.h)
+  if (!tunnel) ck = Ipv4CksumEdited(in, ihl, static_cast<uint16_t>(total), ip_proto);
+  uint8_t* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, static_cast<uint16_t>(head_add)));
+  MbufAppend(m, tail_add);
   const uint32_t ip_hdr = tunnel ? 20 : ihl;
   if (!tunnel) std::memmove(p, in, ihl);  // the IP header moves to the new front
   uint8_t* esp = p + ip_hdr + udp;
@@ -75,13 +119,12 @@ StageVerdict EspOutboundPrepare(const Sa& sa, rte_mbuf* m, uint64_t seq, IvSourc
     StoreBe16(u + 4, static_cast<uint16_t>(udp + esp_len));
     u[6] = u[7] = 0;
   }
-  const uint8_t ip_proto = udp != 0 ? kProtoUdp : kProtoEsp;
   if (tunnel) {
     WriteOuterIpv4(p, sa, in, static_cast<uint16_t>(total), ip_proto, ip_id);
   } else {
     p[9] = ip_proto;
     StoreBe16(p + 2, static_cast<uint16_t>(total));
-    SetIpv4Cksum(p, ihl);
+    std::memcpy(p + 10, &ck, 2);
   }
 
   std::memcpy(esp, &sa.spi_be, 4);
@@ -94,7 +137,7 @@ StageVerdict EspOutboundPrepare(const Sa& sa, rte_mbuf* m, uint64_t seq, IvSourc
     ivs.Fill(iv, iv_len);
   }
   uint8_t* trailer = iv + iv_len + payload_len;
-  for (uint32_t i = 0; i < pad_len; ++i) trailer[i] = static_cast<uint8_t>(i + 1);
+  WritePadding(trailer, pad_len, pad_len + 2 + icv_len + rte_pktmbuf_tailroom(m));
   trailer[pad_len] = static_cast<uint8_t>(pad_len);
   trailer[pad_len + 1] = nh;
   uint8_t* icv = trailer + pad_len + 2;
@@ -202,10 +245,7 @@ StageVerdict EspInboundFinish(const Sa& sa, rte_mbuf* m, const crypto::CryptoOp*
   const uint8_t nh = plain[cipher_len - 1];
   if (pad_len + 2 > cipher_len) return StageVerdict::kBadTrailer;
   const uint32_t payload_len = cipher_len - 2 - pad_len;
-  const uint8_t* pad = plain + payload_len;
-  uint8_t bad = 0;
-  for (uint32_t i = 0; i < pad_len; ++i) bad |= pad[i] ^ static_cast<uint8_t>(i + 1);
-  if (bad != 0) return StageVerdict::kBadTrailer;
+  if (!PaddingOk(plain + payload_len + pad_len, pad_len)) return StageVerdict::kBadTrailer;
   if (nh == kProtoNone) return StageVerdict::kDummy;
   const uint32_t head = ihl + kEspHdr + iv_len;
   const uint32_t tail = pad_len + 2 + icv_len;
@@ -215,14 +255,15 @@ StageVerdict EspInboundFinish(const Sa& sa, rte_mbuf* m, const crypto::CryptoOp*
     const uint32_t inner_len = CheckInnerIpv4(plain, payload_len);
     if (inner_len == 0) return StageVerdict::kBadInner;
     rte_pktmbuf_adj(m, static_cast<uint16_t>(head));
-    rte_pktmbuf_trim(m, static_cast<uint16_t>(tail + payload_len - inner_len));  // + TFC
+    MbufTrim(m, tail + payload_len - inner_len);  // + TFC padding
   } else {
+    const uint16_t ck = Ipv4CksumEdited(p, ihl, static_cast<uint16_t>(ihl + payload_len), nh);
     std::memmove(p + kEspHdr + iv_len, p, ihl);
     p = reinterpret_cast<uint8_t*>(rte_pktmbuf_adj(m, static_cast<uint16_t>(kEspHdr + iv_len)));
-    rte_pktmbuf_trim(m, static_cast<uint16_t>(tail));
+    MbufTrim(m, tail);
     p[9] = nh;
     StoreBe16(p + 2, static_cast<uint16_t>(ihl + payload_len));
-    SetIpv4Cksum(p, ihl);
+    std::memcpy(p + 10, &ck, 2);
   }
   *next_proto = nh;
   return StageVerdict::kOk;
@@ -241,11 +282,12 @@ StageVerdict UdpEncapStrip(rte_mbuf* m) {
   if (body_len == 1 && body[0] == 0xff) return StageVerdict::kKeepalive;
   if (body_len >= 4 && LoadBe32(body) == 0) return StageVerdict::kNonEsp;
   if (body_len < kEspHdr) return StageVerdict::kBadLength;
+  const uint16_t ck = Ipv4CksumEdited(p, ihl, static_cast<uint16_t>(tl - kUdpHdr), kProtoEsp);
   std::memmove(p + kUdpHdr, p, ihl);
   p = reinterpret_cast<uint8_t*>(rte_pktmbuf_adj(m, kUdpHdr));
   p[9] = kProtoEsp;
   StoreBe16(p + 2, static_cast<uint16_t>(tl - kUdpHdr));
-  SetIpv4Cksum(p, ihl);
+  std::memcpy(p + 10, &ck, 2);
   return StageVerdict::kOk;
 }
 

@@ -25,9 +25,9 @@ StageVerdict MapError(IpcompError e) {
 void ReplaceTail(rte_mbuf* m, uint32_t keep, const uint8_t* src, uint32_t n) {
   const uint32_t len = rte_pktmbuf_data_len(m);
   if (keep + n > len) {
-    rte_pktmbuf_append(m, static_cast<uint16_t>(keep + n - len));
+    MbufAppend(m, keep + n - len);
   } else {
-    rte_pktmbuf_trim(m, static_cast<uint16_t>(len - keep - n));
+    MbufTrim(m, len - keep - n);
   }
   std::memcpy(rte_pktmbuf_mtod(m, uint8_t*) + keep, src, n);
 }
@@ -81,7 +81,7 @@ StageVerdict IpcompInbound(const Sa& sa, rte_mbuf* m, compress::IpcompContext& c
     const uint32_t inner_len = CheckInnerIpv4(p + ihl, tl - ihl);
     if (inner_len == 0) return StageVerdict::kBadInner;
     rte_pktmbuf_adj(m, static_cast<uint16_t>(ihl));
-    rte_pktmbuf_trim(m, static_cast<uint16_t>(tl - ihl - inner_len));
+    MbufTrim(m, tl - ihl - inner_len);
     *next_proto = kProtoIpip;
     return StageVerdict::kNotCompressed;
   }
