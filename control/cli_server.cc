@@ -2,6 +2,7 @@
 #include "control/cli_server.h"
 
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -93,6 +94,47 @@ bool WriteFrame(int fd, absl::string_view verb, absl::string_view body) {
   return true;
 }
 
+SessionConsole::SessionConsole() : wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+
+SessionConsole::~SessionConsole() {
+  // The eventfd lives as long as the console: a thread still posting through a reference
+  // it took before the session ended writes to this fd, never to a reused number.
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void SessionConsole::Post(std::string text) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (notes_.size() >= kMaxNotes || bytes_ + text.size() > kMaxBytes) {
+      ++dropped_;
+      ++dropped_total_;
+      return;
+    }
+    bytes_ += text.size();
+    notes_.push_back(std::move(text));
+  }
+  if (wake_fd_ >= 0) {
+    const uint64_t one = 1;
+    // Non-blocking; a full counter (never in practice) already means "wake up".
+    [[maybe_unused]] ssize_t w = ::write(wake_fd_, &one, sizeof(one));
+  }
+}
+
+std::vector<std::string> SessionConsole::Take(uint64_t* dropped) {
+  if (wake_fd_ >= 0) {
+    uint64_t v;
+    [[maybe_unused]] ssize_t r = ::read(wake_fd_, &v, sizeof(v));
+  }
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> out(std::make_move_iterator(notes_.begin()),
+                               std::make_move_iterator(notes_.end()));
+  notes_.clear();
+  bytes_ = 0;
+  *dropped = dropped_;
+  dropped_ = 0;
+  return out;
+}
+
 CliServer::~CliServer() { Stop(); }
 
 absl::Status CliServer::Start(const std::string& path) {
@@ -176,10 +218,36 @@ void CliServer::AcceptLoop() {
   }
 }
 
+bool CliServer::FlushNotes(int fd, SessionConsole& console) {
+  uint64_t dropped = 0;
+  std::vector<std::string> notes = console.Take(&dropped);
+  if (dropped > 0) {
+    notes_dropped_ += dropped;
+    notes.push_back(absl::StrCat("(", dropped, " debug message", dropped == 1 ? "" : "s",
+                                 " dropped: the console is not keeping up)\n"));
+  }
+  for (const std::string& n : notes) {
+    if (!WriteFrame(fd, cp::kNote, n)) return false;
+  }
+  return true;
+}
+
 void CliServer::Serve(int fd) {
   Session session;
+  auto console = std::make_shared<SessionConsole>();
+  session.console = console;
   int failures = 0;
   for (;;) {
+    // Wait for a request or for notes; notes are written only here, between requests.
+    pollfd p[2] = {{fd, POLLIN, 0}, {console->wake_fd(), POLLIN, 0}};
+    const bool wake = console->wake_fd() >= 0;   // without an eventfd: look every 200 ms
+    const int rc = ::poll(p, wake ? 2 : 1, wake ? -1 : 200);
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if ((!wake || p[1].revents != 0) && !FlushNotes(fd, *console)) break;
+    if (p[0].revents == 0) continue;
     std::string verb, body, error;
     if (!ReadFrame(fd, &verb, &body, kMaxRequestBody, &error)) {
       if (!error.empty()) WriteFrame(fd, cp::kErr, absl::StrCat("bad frame: ", error, "\n"));

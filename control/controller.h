@@ -6,6 +6,13 @@
 // change (users included). It also runs the
 // start-up reconcile (Hello, SyncBegin, replay, SyncEnd) described in docs/control.md.
 //
+// Dataplane events that concern the model come in from the event thread: SA expiry
+// (under the model's mutex: rare) and POLICY DEBUG=PACKET dumps (up to 50/s per worker).
+// The dumps never wait for the model's mutex, which a command may hold across dataplane
+// round trips: ENABLE IPSEC POLICY ... DEBUG remembers the session's console in a small
+// registry under its own mutex, kept current (policy name, SAs) after every IPsec change,
+// and the event thread formats from that and posts to the consoles, which never block.
+//
 // IPsec and ENCO changes are persisted and compiled in batches: the SPD (compiled whole
 // by the dataplane), the ENCO key store and the running-config snapshot are written at
 // once after an interactive change, but at most once per flush interval while commands
@@ -13,6 +20,8 @@
 // SHOW that reads dataplane state, and at the end of a replay.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -30,14 +39,26 @@
 #include "control/config/persistence.h"
 #include "control/dataplane_client.h"
 #include "control/ipsec/enco_keys.h"
+#include "control/ipsec/ipsec_debug.h"
 #include "control/ipsec/ipsec_model.h"
 
 namespace arsec::control {
+
+// Unsolicited output to one CLI session's console (debug dumps: NOTE frames). Post is
+// called from other threads and never blocks: a console that cannot keep up drops.
+class ConsoleSink {
+ public:
+  virtual ~ConsoleSink() = default;
+  virtual void Post(std::string text) = 0;
+};
 
 struct Session {
   std::string user;
   lang::Privilege privilege = lang::Privilege::kUser;
   bool logged_in = false;
+  // The session's console, if it has one (CLI connections; not a replayed script). The
+  // controller keeps only weak references: a closed session is forgotten.
+  std::shared_ptr<ConsoleSink> console;
 };
 
 struct CommandResult {
@@ -98,6 +119,14 @@ class Controller {
   std::string BootPath() const;
   const std::string& replayed_from() const { return replayed_from_; }
 
+  // ---- dataplane events (the event thread)
+  // kEvtIpsecDebug: the dump goes to the consoles that enabled the policy's PACKET debug.
+  void OnIpsecDebug(const msg::IpsecDebugEvent& e) ABSL_LOCKS_EXCLUDED(debug_mu_);
+  // kEvtSaExpiry: a log line, and the SA's record shows the expiry.
+  void OnSaExpiry(const msg::SaExpiryEvent& e) ABSL_LOCKS_EXCLUDED(mu_);
+  // Consoles currently receiving a policy's dumps (tests).
+  size_t DebugConsoles(uint32_t policy_id) ABSL_LOCKS_EXCLUDED(debug_mu_);
+
   // For tests: the model under the lock.
   template <typename F>
   auto WithModel(F f) ABSL_LOCKS_EXCLUDED(mu_) {
@@ -135,6 +164,10 @@ class Controller {
   absl::Status SaveKeyStore() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LoadKeyStore() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FlusherLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  // Brings the debug registry in line with the model (names, SAs; watches of policies
+  // gone or no longer debugging PACKET are dropped); `add` also registers a console.
+  void RefreshDebugWatches(uint32_t add_policy = 0, std::shared_ptr<ConsoleSink> add = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) ABSL_LOCKS_EXCLUDED(debug_mu_);
 
   DataplaneClient* const dp_;
   LogBuffer* const log_;
@@ -158,6 +191,14 @@ class Controller {
   msg::HelloBody hello_ ABSL_GUARDED_BY(mu_){};
   bool snapshot_enabled_ ABSL_GUARDED_BY(mu_) = false;
   std::string replayed_from_;
+
+  // POLICY DEBUG=PACKET: policy id -> what the dump needs and who receives it.
+  struct DebugWatch {
+    DebugPolicy policy;
+    std::vector<std::weak_ptr<ConsoleSink>> consoles;
+  };
+  absl::Mutex debug_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::map<uint32_t, DebugWatch> debug_watches_ ABSL_GUARDED_BY(debug_mu_);
 };
 
 }  // namespace arsec::control

@@ -2,6 +2,8 @@
 // flushing of what they change (SPD, ENCO key store, running-config snapshot).
 #include <openssl/crypto.h>
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -72,6 +74,89 @@ std::map<std::string, std::string> GivenParams(const lang::ParsedCommand& cmd) {
 
 void Controller::DrainIpsecEvents() {
   for (const std::string& e : ipsec_.TakeEvents()) log_->Add(3, "IPSE", "IPSC", "MSG", e);
+  // Every IPsec change passes here: the debug registry follows the SAs and names.
+  RefreshDebugWatches();
+}
+
+// ---------------------------------------------------------------- debug and expiry events
+
+void Controller::RefreshDebugWatches(uint32_t add_policy, std::shared_ptr<ConsoleSink> add) {
+  absl::MutexLock lock(&debug_mu_);
+  if (add != nullptr) {
+    auto& consoles = debug_watches_[add_policy].consoles;
+    const bool known = std::any_of(consoles.begin(), consoles.end(),
+                                   [&](const auto& w) { return w.lock() == add; });
+    if (!known) consoles.push_back(add);
+  }
+  for (auto it = debug_watches_.begin(); it != debug_watches_.end();) {
+    const Policy* p = ipsec_.PolicyById(it->first);
+    std::optional<DebugPolicy> d;
+    if (p != nullptr && (p->debug & msg::kPolicyDebugPacket) != 0) {
+      d = DescribePolicyForDebug(ipsec_, it->first);
+    }
+    auto& consoles = it->second.consoles;
+    consoles.erase(std::remove_if(consoles.begin(), consoles.end(),
+                                  [](const auto& w) { return w.expired(); }),
+                   consoles.end());
+    if (!d || consoles.empty()) {
+      it = debug_watches_.erase(it);
+      continue;
+    }
+    it->second.policy = std::move(*d);
+    ++it;
+  }
+}
+
+void Controller::OnIpsecDebug(const msg::IpsecDebugEvent& e) {
+  std::vector<std::shared_ptr<ConsoleSink>> to;
+  std::string text;
+  {
+    absl::MutexLock lock(&debug_mu_);
+    auto it = debug_watches_.find(e.policy_id);
+    if (it == debug_watches_.end()) return;   // nobody asked (or the session closed)
+    auto& consoles = it->second.consoles;
+    for (auto c = consoles.begin(); c != consoles.end();) {
+      if (auto sp = c->lock()) {
+        to.push_back(std::move(sp));
+        ++c;
+      } else {
+        c = consoles.erase(c);
+      }
+    }
+    if (to.empty()) {
+      debug_watches_.erase(it);
+      return;
+    }
+    text = FormatIpsecDebug(e, it->second.policy);
+  }
+  for (auto& c : to) c->Post(text);
+}
+
+size_t Controller::DebugConsoles(uint32_t policy_id) {
+  absl::MutexLock lock(&debug_mu_);
+  auto it = debug_watches_.find(policy_id);
+  if (it == debug_watches_.end()) return 0;
+  return std::count_if(it->second.consoles.begin(), it->second.consoles.end(),
+                       [](const auto& w) { return !w.expired(); });
+}
+
+void Controller::OnSaExpiry(const msg::SaExpiryEvent& e) {
+  absl::MutexLock lock(&mu_);
+  const SaRecord* sa = ipsec_.NoteSaExpiry(e.sa_id, e.hard != 0);
+  const Policy* p = ipsec_.PolicyById(sa ? sa->policy_id : e.policy_id);
+  // "IPsec SA 2 (policy vpn) soft lifetime expired after 4096 kbytes / 120 s (outbound,
+  // kbytes limit)"; the hard one adds ": SA removed" (the dataplane has dropped it).
+  std::string line = absl::StrCat(
+      "IPsec SA ", e.sa_id / 2, " (policy ", p ? p->name : absl::StrCat("id ", e.policy_id),
+      ") ", e.hard ? "hard" : "soft", " lifetime expired after ", e.bytes / 1024, " kbytes / ",
+      e.age_s, " s (", e.sa_id % 2 ? "inbound" : "outbound", ", ",
+      e.by_bytes ? "kbytes" : "seconds", " limit)");
+  if (sa == nullptr) {
+    // Replaced or removed since (a reset, a new bundle): nothing in the model to mark.
+    log_->Add(5, "IPSE", "IPSC", "MSG", line + ": SA no longer configured");
+    return;
+  }
+  log_->Add(3, "IPSE", "IPSC", "MSG", e.hard ? line + ": SA removed" : line);
 }
 
 std::optional<CommandResult> Controller::DispatchIpsec(Session& s, const lang::ParsedCommand& cmd,
@@ -183,6 +268,14 @@ std::optional<CommandResult> Controller::DispatchIpsec(Session& s, const lang::P
       const bool on = cmd.spec->id == CommandId::kEnableIpsecPolicyDebug;
       absl::Status st = ipsec_.SetPolicyDebug(object, DebugBits(cmd.Get("DEBUG")), on);
       if (!st.ok()) return Failure(m, st);
+      // PACKET dumps go to the console of the session that asked for them (the AR's
+      // behaviour); DISABLE of PACKET stops them for every console.
+      const Policy* p = ipsec_.FindPolicy(object);
+      if (on && p != nullptr && (p->debug & msg::kPolicyDebugPacket) != 0 && s.console) {
+        RefreshDebugWatches(p->id, s.console);
+      } else {
+        RefreshDebugWatches();
+      }
       return CommandResult{true, lang::Info(m, on ? Msg::kDebugEnabled : Msg::kDebugDisabled,
                                             "IPSEC Policy") + "\n"};
     }

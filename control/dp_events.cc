@@ -11,6 +11,7 @@
 #include "cli/lang/parser.h"
 #include "common/ring_msg.h"
 #include "control/config/config_model.h"
+#include "control/controller.h"
 
 namespace arsec::control {
 
@@ -80,6 +81,20 @@ void DataplaneEvents::Loop() {
                     absl::StrCat("Link ", Port(l.port), " is ", l.up ? "up" : "down",
                                  l.up && l.speed_mbps ? absl::StrCat(" at ", l.speed_mbps, " Mb/s")
                                                       : std::string()));
+          break;
+        }
+        case msg::Type::kEvtIpsecDebug:
+          if (controller_ != nullptr) controller_->OnIpsecDebug(m->body.ipsec_debug);
+          break;
+        case msg::Type::kEvtSaExpiry: {
+          const auto& x = m->body.sa_expiry;
+          if (controller_ != nullptr) {
+            controller_->OnSaExpiry(x);
+          } else {
+            log_->Add(3, "IPSE", "IPSC", "MSG",
+                      absl::StrCat("IPsec SA ", x.sa_id / 2, " (policy id ", x.policy_id, ") ",
+                                   x.hard ? "hard" : "soft", " lifetime expired"));
+          }
           break;
         }
         default:

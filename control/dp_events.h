@@ -1,5 +1,7 @@
 // The event loop: drains the dataplane's event ring (neighbour changes, punted packets,
-// link changes) into the log. Its own thread, the ring's only consumer.
+// link changes) into the log, and hands the IPsec events (SA expiry, POLICY DEBUG=PACKET
+// dumps) to the Controller, which knows the policies and the consoles that asked. Its own
+// thread, the ring's only consumer; nothing it calls waits on a CLI client.
 #pragma once
 
 #include <atomic>
@@ -14,11 +16,15 @@ struct rte_mempool;
 
 namespace arsec::control {
 
+class Controller;
+
 class DataplaneEvents {
  public:
+  // `controller` may be null (tests of the log side): IPsec events are then only logged.
   DataplaneEvents(rte_ring* ring, rte_mempool* pool, LogBuffer* log,
-                  std::map<uint16_t, std::string> port_names)
-      : ring_(ring), pool_(pool), log_(log), port_names_(std::move(port_names)) {}
+                  std::map<uint16_t, std::string> port_names, Controller* controller = nullptr)
+      : ring_(ring), pool_(pool), log_(log), port_names_(std::move(port_names)),
+        controller_(controller) {}
   ~DataplaneEvents() { Stop(); }
 
   void Start();
@@ -33,6 +39,7 @@ class DataplaneEvents {
   rte_mempool* pool_;
   LogBuffer* log_;
   std::map<uint16_t, std::string> port_names_;
+  Controller* controller_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> handled_{0};
   std::thread thread_;

@@ -213,7 +213,8 @@ int main(int argc, char** argv) {
     for (const auto& [name, id] : m.ports()) port_names[id] = name;
     return 0;
   });
-  DataplaneEvents events((*client)->event_ring(), (*client)->pool(), &log, port_names);
+  DataplaneEvents events((*client)->event_ring(), (*client)->pool(), &log, port_names,
+                         &controller);
   events.Start();
 
   CliServer server(&controller, &log);

@@ -53,7 +53,7 @@ inline void KeyOf(const rte_ipv4_hdr* ip, uint32_t len, SpdKey* k) {
 
 inline bool IsIpsecInput(const rte_ipv4_hdr* ip, uint32_t len, uint16_t udp_port_be) {
   const uint8_t p = ip->next_proto_id;
-  if (p == kProtoEsp || p == kProtoAh || p == kProtoComp) return true;
+  if (p == kProtoEsp || p == kProtoAh || p == kProtoComp || p == kProtoIpip) return true;
   if (p != IPPROTO_UDP) return false;
   const unsigned ihl = (ip->version_ihl & 0xf) * 4u;
   if (ihl + sizeof(rte_udp_hdr) > len) return false;
@@ -435,6 +435,9 @@ void IpsecInput(Worker& w, uint16_t in, rte_mbuf** pkts, unsigned n) {
       ok = EspParse(m, &spi_be, &seq);
     } else if (proto == kProtoAh) {
       ok = AhParse(m, &spi_be, &seq);
+    } else if (proto == kProtoIpip) {  // an IPComp tunnel's uncompressed packet
+      ok = true;
+      spi_be = ip->src_addr;
     } else {  // IPComp on its own: the CPI names the SA
       const unsigned ihl = (ip->version_ihl & 0xf) * 4u;
       ok = rte_pktmbuf_data_len(m) >= ihl + 4;

@@ -1,6 +1,10 @@
 #!/usr/bin/python3
 """Benchmark runner: plain IPv4 forwarding through arsec-dataplane with one worker lcore.
 
+`--suite ipsec` runs the IPsec suite instead: ESP tunnel outbound and inbound through
+arsec and DPDK's ipsec-secgw side by side on the same harnesses (perf/ipsec_bench.py,
+docs/benchmarks.md "IPsec (issue 3)"). What follows describes the forwarding suite.
+
 Two harnesses, both printed and labelled (see docs/benchmarks.md):
 
   memif  arsec-dataplane has two net_memif server ports (vlan1, ppp0). arsec-pktgen, a
@@ -706,6 +710,9 @@ def table(rows):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--suite', choices=['forward', 'ipsec'], default='forward',
+                    help='forward: plain IPv4 forwarding (below); ipsec: ESP tunnel, arsec and '
+                         'ipsec-secgw side by side (perf/ipsec_bench.py)')
     ap.add_argument('--harness', choices=['memif', 'pcap', 'both'], default='both')
     ap.add_argument('--sizes', default='64,128,256,512,1024,1500',
                     help='frame sizes in bytes without FCS (64..1514)')
@@ -731,12 +738,16 @@ def main():
                          'so that other load on the machine rarely preempts them')
     ap.add_argument('--json-out', help='append one JSON line per run to this file')
     ap.add_argument('--keep', action='store_true', help='keep the work dir with all logs')
+    import ipsec_bench
+    ipsec_bench.add_arguments(ap)
     a = ap.parse_args()
     if a.warmup >= a.duration:
         ap.error('--warmup must be shorter than --duration')
     sizes = [int(s) for s in a.sizes.split(',')]
     if any(s < 64 or s > 1514 for s in sizes):
         ap.error('frame sizes must be 64..1514')
+    if a.suite == 'ipsec':
+        return ipsec_bench.main(a)
 
     b = Bench(a)
 

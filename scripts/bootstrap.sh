@@ -11,6 +11,8 @@ PACKAGES=(
   # run and test
   iproute2 iputils-ping nftables tshark python3-scapy python3-pytest tmux ethtool
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
+  # benchmarks (perf/): dpdk-test-crypto-perf, the IPsec result plot
+  dpdk-dev python3-matplotlib
 )
 HUGEPAGES_2M=${ARSEC_HUGEPAGES:-1024}   # 2 GiB: room for a few dataplanes side by side
 

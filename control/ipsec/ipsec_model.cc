@@ -116,7 +116,7 @@ absl::Status IpsecModel::CreateSaSpec(const SaSpec& s) {
       }
       break;
   }
-  if (s.replay_window && !s.antireplay_on()) {
+  if (s.replay_window && s.antireplay && !*s.antireplay) {
     return Invalid("REPLAYWINDOWSIZE cannot be used with ANTIREPLAYENABLED=FALSE");
   }
   if (s.replay_window && (*s.replay_window < 32 || *s.replay_window > 1024)) {
@@ -653,6 +653,13 @@ absl::Status IpsecModel::SetPolicyDebug(absl::string_view name, uint8_t bits, bo
     return s;
   }
   return absl::OkStatus();
+}
+
+const SaRecord* IpsecModel::NoteSaExpiry(uint32_t dp_sa_id, bool hard) {
+  auto it = sas_.find(dp_sa_id / 2);
+  if (it == sas_.end()) return nullptr;
+  (hard ? it->second.hard_expired : it->second.soft_expired) = true;
+  return &it->second;
 }
 
 absl::Status IpsecModel::Purge() {

@@ -64,6 +64,9 @@ struct SaRecord {
   uint32_t soft_seconds = 0, hard_seconds = 0;
   uint64_t soft_kbytes = 0, hard_kbytes = 0;
   absl::Time created;
+  // The dataplane reported a lifetime passed (kEvtSaExpiry, either direction): soft asks
+  // for a rekey, hard means the dataplane removed the SA (SHOW IPSEC SA: "Expired").
+  bool soft_expired = false, hard_expired = false;
 
   uint32_t dp_out() const { return 2 * id; }
   uint32_t dp_in() const { return 2 * id + 1; }
@@ -144,6 +147,9 @@ class IpsecModel {
   // RESET IPSEC SA[=id]: reinstalls manual SAs (fresh sequence numbers, new ids); nullopt
   // resets every SA.
   absl::Status ResetSas(std::optional<uint32_t> sa_id);
+  // kEvtSaExpiry for dataplane SA id `dp_sa_id`: marks its record soft or hard expired.
+  // nullptr (nothing changed) when no SA has that id, e.g. one already replaced.
+  const SaRecord* NoteSaExpiry(uint32_t dp_sa_id, bool hard);
 
   // The IPsec part of the running configuration as commands (no key material).
   std::string Canonical() const;

@@ -28,6 +28,7 @@ std::string KeyManName(KeyManagement k) {
 std::string ProtoName(SaProtocol p) { return std::string(lang::SaProtocolName(p)); }
 
 std::string StateName(const IpsecCounters& c, const SaRecord& sa) {
+  if (sa.hard_expired) return "Expired";   // the dataplane removed it (kEvtSaExpiry)
   auto it = c.runtime.find(sa.dp_out());
   if (it != c.runtime.end() && it->second.state == 3) return "Removing";
   return "Valid";

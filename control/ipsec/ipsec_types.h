@@ -63,7 +63,14 @@ struct SaSpec {
   std::optional<bool> antireplay;            // ANTIREPLAYENABLED as given
   std::optional<uint32_t> replay_window;     // REPLAYWINDOWSIZE as given
 
-  bool antireplay_on() const { return antireplay.value_or(true); }
+  // Unless ANTIREPLAYENABLED or REPLAYWINDOWSIZE says otherwise, anti-replay is on for
+  // ISAKMP SAs and off for MANUAL ones: RFC 4303 section 3.3.3 says a manually keyed SA
+  // SHOULD NOT use it, since its sender's counter restarts at 1 when it reboots and the
+  // peer's window would then drop everything (RFC 4301 section 4.5 likewise).
+  bool antireplay_on() const {
+    if (antireplay) return *antireplay;
+    return replay_window.has_value() || keyman == KeyManagement::kIsakmp;
+  }
   uint32_t window() const { return replay_window.value_or(kDefaultReplayWindow); }
 };
 

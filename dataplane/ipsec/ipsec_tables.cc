@@ -237,6 +237,15 @@ absl::Status IpsecTables::AddSa(const msg::SaBody& b) {
       return absl::ResourceExhaustedError("inbound SPI index full");
     }
     slot.hash_pos = rte_hash_lookup(spi_hash_, &slot.key);
+    // An IPComp tunnel SA also receives what its peer did not compress: plain IP-in-IP
+    // from the peer's address (RFC 3173 section 2.2), found by (source, protocol 4).
+    slot.key2 = 0;
+    if (b.proto == kProtoComp && b.mode == msg::kSaTunnel && b.tun_src != 0) {
+      const uint64_t k2 = SpiKey(sa->tun_src_be, kProtoIpip);
+      if (rte_hash_add_key_data(spi_hash_, &k2, reinterpret_cast<void*>(uintptr_t{b.sa_id})) >= 0) {
+        slot.key2 = k2;
+      }
+    }
   }
   sa_[b.sa_id].store(sa, std::memory_order_release);
   ++n_sa_;
@@ -257,6 +266,11 @@ absl::Status IpsecTables::DelSa(uint32_t id) {
         reinterpret_cast<uintptr_t>(data) == id) {
       rte_hash_del_key(spi_hash_, &slot.key);
     }
+    if (slot.key2 != 0 && rte_hash_lookup_data(spi_hash_, &slot.key2, &data) >= 0 &&
+        reinterpret_cast<uintptr_t>(data) == id) {
+      rte_hash_del_key(spi_hash_, &slot.key2);
+    }
+    slot.key2 = 0;
     slot.hash_pos = -1;
   }
   sa_[id].store(nullptr, std::memory_order_release);

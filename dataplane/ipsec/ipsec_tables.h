@@ -127,6 +127,7 @@ class IpsecTables {
     std::unique_ptr<crypto::CryptoSession> session;
     int32_t hash_pos = -1;
     uint64_t key = 0;
+    uint64_t key2 = 0;  // IPComp tunnel: (peer address, IP-in-IP); 0 = none
     uint32_t soft_seconds = 0, hard_seconds = 0;
     uint64_t soft_bytes = 0, hard_bytes = 0;
     bool soft_reported = false;

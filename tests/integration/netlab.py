@@ -10,6 +10,13 @@ DPDK runtime and hugepage files of its own --file-prefix. An atexit guard closes
 crashed test left open, and `sweep_stale()` removes what an earlier, killed run of the
 suite left behind (its pid no longer exists).
 
+A `TwoSiteLab` is the seed's VPN figure for the IPsec tests: two such gateways (each a
+`Site`, a Lab whose WAN port is cabled to a shared router namespace) with their LAN hosts,
+192.168.10.0/24 and 192.168.20.0/24. `Capture` runs tshark in a namespace and reads the
+pcap back with display filters; `tcp_transfer` sends a file between two namespaces and
+reports its sha256 at both ends; `drop_ipsec_input` keeps a namespace's kernel (which has
+no IPsec here) quiet when a user-space test peer answers ESP/AH for it.
+
 Nothing here sends a packet outside the namespaces it created: veths are created
 directly inside them (`ip link add ... netns A type veth peer ... netns B`), so no
 interface of the lab ever exists in the root namespace.
@@ -19,13 +26,11 @@ from __future__ import annotations
 
 import atexit
 import glob
-import ipaddress
 import itertools
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import textwrap
@@ -352,7 +357,8 @@ class Lab:
     """LAN host -- gateway (arsec) -- WAN host, in namespaces of their own."""
 
     def __init__(self, tag: str = "lab", *, arp: Optional[dict] = None,
-                 extra_config: str = ""):
+                 extra_config: str = "", lcores: str = "0,1",
+                 workers: Sequence[int] = (1,), eal_args: Sequence[str] = ("--no-pci",)):
         n = next(_counter)
         self.id = f"{_PREFIX}-{n}"
         self.tag = tag
@@ -367,6 +373,7 @@ class Lab:
         self.config = self.dir / "arsec.conf"
         self.arp_params = arp or {}
         self.extra_config = extra_config
+        self.lcores, self.workers, self.eal_args = lcores, list(workers), list(eal_args)
         self.dataplane: Optional[Proc] = None
         self.control: Optional[Proc] = None
         self.controls_started = 0
@@ -421,12 +428,14 @@ class Lab:
     def write_config(self) -> None:
         arp = ("arp = { " + " ".join(f"{k} = {v};" for k, v in self.arp_params.items()) + " };\n"
                if self.arp_params else "")
+        args = ", ".join(f'"{a}"' for a in self.eal_args)
+        workers = ", ".join(str(w) for w in self.workers)
         self.config.write_text(textwrap.dedent(f"""\
             # startup config of integration lab {self.id} ({self.tag})
-            eal = {{ lcores = "0,1"; file_prefix = "{self.file_prefix}"; args = [ "--no-pci" ]; }};
+            eal = {{ lcores = "{self.lcores}"; file_prefix = "{self.file_prefix}"; args = [ {args} ]; }};
             ports = ( {{ name = "vlan1"; device = "net_af_packet0,iface=lan0"; }},
                       {{ name = "ppp0";  device = "net_af_packet1,iface=wan0"; }} );
-            workers = {{ lcores = [ 1 ]; burst = 32; }};
+            workers = {{ lcores = [ {workers} ]; burst = 32; }};
             control = {{ socket = "{self.socket}"; boot_config = "{self.boot_config}"; }};
             """) + arp + self.extra_config)
 
@@ -522,6 +531,13 @@ class Lab:
             raise AssertionError(f"CLI command failed:\n{r}")
         return r
 
+    def cli_script(self, lines: Iterable[str], *, check: bool = True, timeout: float = 60,
+                   name: str = "commands") -> CliResult:
+        """Runs command lines as one `arsec -f` script (what an operator would paste)."""
+        path = self.dir / f"{name}-{next(_counter)}.scp"
+        path.write_text("\n".join(lines) + "\n")
+        return self.cli(script=path, check=check, timeout=timeout)
+
     def counters(self) -> dict[str, int]:
         return parse_counters(self.cli("SHOW DATAPLANE COUNTERS").text)
 
@@ -581,6 +597,270 @@ class Lab:
             shutil.rmtree(self.dir, ignore_errors=True)
         if self in _open_labs:
             _open_labs.remove(self)
+
+
+# --------------------------------------------------------------------------- two sites
+
+@dataclass(frozen=True)
+class SiteAddr:
+    """The addresses of one site of a TwoSiteLab (masks are all /24)."""
+    name: str
+    lan_net: str       # the site's LAN
+    lan_gw: str        # the gateway's vlan1 address
+    lan_host: str      # the host on that LAN
+    wan: str           # the gateway's ppp0 address
+    wan_net: str       # the WAN segment between the gateway and the router
+    router: str        # the router's address on that segment
+
+
+# The seed's two LANs, each gateway on its own documentation range, a router between.
+SITE_A = SiteAddr("A", "192.168.10.0", "192.168.10.1", "192.168.10.10",
+                  "192.0.2.1", "192.0.2.0", "192.0.2.254")
+SITE_B = SiteAddr("B", "192.168.20.0", "192.168.20.1", "192.168.20.10",
+                  "198.51.100.2", "198.51.100.0", "198.51.100.254")
+
+
+def site_boot(me: SiteAddr, other: SiteAddr) -> list[str]:
+    """A site gateway's IP configuration: both LAN and WAN, the far WAN and the far LAN
+    through the router (the far LAN must leave by ppp0, where the SPD is)."""
+    return [
+        f"# site {me.name} gateway",
+        f"ADD IP INTERFACE=vlan1 IPADDRESS={me.lan_gw} MASK=255.255.255.0",
+        f"ADD IP INTERFACE=ppp0 IPADDRESS={me.wan} MASK=255.255.255.0",
+        f"ADD IP ROUTE={other.wan_net} MASK=255.255.255.0 INTERFACE=ppp0 NEXTHOP={me.router}",
+        f"ADD IP ROUTE={other.lan_net} MASK=255.255.255.0 INTERFACE=ppp0 NEXTHOP={me.router}",
+    ]
+
+
+class Site(Lab):
+    """One gateway of a TwoSiteLab with its LAN host. Its ppp0 (veth wan0) is cabled to
+    the shared router namespace, which the TwoSiteLab owns and removes; `self.wan` is
+    that router, so `ping(..., ns=site.wan)` pings from it."""
+
+    def __init__(self, tag: str, addr: SiteAddr, router: Netns, **kwargs):
+        super().__init__(tag, **kwargs)
+        self.addr = addr
+        self.wan = router
+        self.router_if = f"to{addr.name}"
+        self.namespaces = [self.lan, self.gw]
+
+    def build(self) -> "Site":
+        for ns in self.namespaces:
+            run(["ip", "netns", "add", ns.name])
+            ns.ip("link", "set", "lo", "up")
+            ns.run("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", check=False)
+            ns.run("sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1", check=False)
+        run(["ip", "link", "add", "eth0", "netns", self.lan.name, "type", "veth",
+             "peer", "name", "lan0", "netns", self.gw.name])
+        run(["ip", "link", "add", "wan0", "netns", self.gw.name, "type", "veth",
+             "peer", "name", self.router_if, "netns", self.wan.name])
+        for ns, ifs in ((self.lan, ["eth0"]), (self.gw, ["lan0", "wan0"]),
+                        (self.wan, [self.router_if])):
+            for i in ifs:
+                _quiet_link(ns, i)
+                ns.ip("link", "set", i, "up")
+        a = self.addr
+        self.lan.ip("addr", "add", f"{a.lan_host}/24", "dev", "eth0")
+        self.lan.ip("route", "add", "default", "via", a.lan_gw)
+        self.wan.ip("addr", "add", f"{a.router}/24", "dev", self.router_if)
+        return self
+
+    @property
+    def wan_mac(self) -> str:
+        return self.wan.mac(self.router_if)
+
+
+class TwoSiteLab:
+    """lanA -- gwA (arsec) -- router -- gwB (arsec) -- lanB, as in the seed's VPN figure.
+
+    Site A is 192.168.10.0/24 behind 192.0.2.1, site B 192.168.20.0/24 behind
+    198.51.100.2; the router (a plain Linux namespace with forwarding on, which also
+    checks every outer header it forwards) owns 192.0.2.254 and 198.51.100.254. Capture
+    on `router` interfaces `toA` / `toB` to see the WAN. The two dataplanes run their
+    workers on different CPUs (A on lcore 1, B on lcore 0) so they do not share one.
+    """
+
+    def __init__(self, tag: str = "two-site"):
+        self.id = f"{_PREFIX}-{next(_counter)}"
+        self.tag = tag
+        self.router = Netns(f"{self.id}-wan")
+        self.a = Site(f"{tag}-A", SITE_A, self.router)
+        self.b = Site(f"{tag}-B", SITE_B, self.router, lcores="1,0", workers=(0,),
+                      eal_args=("--no-pci", "--main-lcore=1"))
+        self.closed = False
+        _open_labs.append(self)
+
+    @property
+    def sites(self) -> "list[Site]":
+        return [self.a, self.b]
+
+    def build(self) -> "TwoSiteLab":
+        run(["ip", "netns", "add", self.router.name])
+        self.router.ip("link", "set", "lo", "up")
+        for k in ("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1",
+                  "net.ipv4.ip_forward=1"):
+            self.router.run("sysctl", "-qw", k, check=False)
+        for site in self.sites:
+            site.build()
+        return self
+
+    def start(self) -> "TwoSiteLab":
+        self.a.start(site_boot(SITE_A, SITE_B))
+        self.b.start(site_boot(SITE_B, SITE_A))
+        return self
+
+    def restart(self) -> None:
+        """Both gateways anew with only their IP configuration (the topology stays)."""
+        for site, me, other in ((self.a, SITE_A, SITE_B), (self.b, SITE_B, SITE_A)):
+            site.stop_control()
+            if site.dataplane:
+                site.dataplane.stop()
+            _remove_dpdk_files(site.file_prefix)
+            site.boot_config.write_text("\n".join(site_boot(me, other)) + "\n")
+            site.start_dataplane()
+            site.start_control()
+
+    def logs(self, lines: int = 60) -> str:
+        return "\n".join(f"===== site {s.addr.name}\n{s.logs(lines)}" for s in self.sites)
+
+    def close(self, keep_dir: bool = False) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for site in self.sites:
+            site.close(keep_dir=keep_dir)
+        run(["ip", "netns", "del", self.router.name], check=False)
+        if self in _open_labs:
+            _open_labs.remove(self)
+
+
+# --------------------------------------------------------------------------- traffic tools
+
+def drop_ipsec_input(ns: Netns) -> None:
+    """Keeps a namespace's kernel (which has no IPsec here) from answering the ESP, AH,
+    IPComp and ESP-in-UDP a test peer handles in user space with ICMP unreachables."""
+    rules = textwrap.dedent("""\
+        table inet arsec_peer {
+          chain in {
+            type filter hook input priority 0; policy accept;
+            meta l4proto { 50, 51, 108 } drop
+            udp dport { 2746, 4500 } drop
+          }
+        }
+        """)
+    ns.run("nft", "-f", "-", input=rules)
+
+
+class Capture:
+    """tshark writing what crosses `iface` of a namespace to a pcap file, and reading it
+    back with display filters."""
+
+    def __init__(self, ns: Netns, iface: str, path: Path, *, timeout: float = 20):
+        self.ns, self.iface, self.path = ns, iface, Path(path)
+        self.log = self.path.with_suffix(".log")
+        self.popen = ns.popen("tshark", "-n", "-i", iface, "-w", str(self.path), log=self.log)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"tshark exited {self.popen.returncode}:\n{tail(self.log)}")
+            if "Capturing on" in Path(self.log).read_text(errors="replace"):
+                time.sleep(0.3)
+                return
+            time.sleep(0.1)
+        self.stop(settle=0)
+        raise RuntimeError(f"tshark did not start capturing:\n{tail(self.log)}")
+
+    def stop(self, settle: float = 2.0) -> None:
+        """Stops the capture. dumpcap hands packets over in blocks (TPACKET_V3) and
+        drops the block still filling when interrupted: give it `settle` seconds first."""
+        if self.popen.poll() is None:
+            time.sleep(settle)
+            os.kill(self.popen.pid, signal.SIGINT)
+            try:
+                self.popen.wait(15)
+            except subprocess.TimeoutExpired:
+                os.kill(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(5)
+
+    def read(self, display_filter: str = "", fields: Sequence[str] = ("frame.number",),
+             options: Sequence[str] = ()) -> list[list[str]]:
+        """Rows of `fields` (tab separated by tshark) of the frames matching the filter."""
+        args = ["tshark", "-n", "-r", str(self.path), *options, "-T", "fields",
+                "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
+        for f in fields:
+            args += ["-e", f]
+        if display_filter:
+            args += ["-Y", display_filter]
+        p = run(args, timeout=120)
+        return [line.split("\t") for line in p.stdout.splitlines() if line.strip()]
+
+    def frames(self, fields: Sequence[str], options: Sequence[str] = (),
+               display_filter: str = "") -> list[dict]:
+        """One dict per frame, field -> list of values (a field can occur more than
+        once: an outer and an inner IP header), in one tshark pass."""
+        rows = self.read(display_filter, fields, options)
+        out = []
+        for row in rows:
+            row = row + [""] * (len(fields) - len(row))
+            out.append({f: [x for x in v.split(",") if x != ""] for f, v in zip(fields, row)})
+        return out
+
+
+def tcp_transfer(src: Netns, dst: Netns, dst_ip: str, data: bytes, workdir: Path, *,
+                 port: int = 5001, timeout: float = 90) -> tuple[dict, dict]:
+    """Sends `data` over one TCP connection from `src` to `dst_ip:port` (a receiver in
+    `dst`); returns what each end reports: bytes and sha256 (and the sender's seconds)."""
+    import json
+    n = next(_counter)
+    blob = Path(workdir) / f"transfer-{n}.bin"
+    blob.write_bytes(data)
+    rlog = Path(workdir) / f"receiver-{n}.log"
+    receiver = dst.popen(PYTHON, "-c", textwrap.dedent(f"""
+        import hashlib, json, socket
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", {port})); s.listen(1); s.settimeout({timeout})
+        print("LISTENING", flush=True)
+        c, peer = s.accept(); c.settimeout({timeout})
+        h, n = hashlib.sha256(), 0
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            h.update(b); n += len(b)
+        c.close()
+        print("RESULT " + json.dumps({{"bytes": n, "sha256": h.hexdigest(), "peer": peer[0]}}), flush=True)
+        """), log=rlog)
+    try:
+        deadline = time.time() + 15
+        while "LISTENING" not in rlog.read_text(errors="replace"):
+            if receiver.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"TCP receiver did not start:\n{tail(rlog)}")
+            time.sleep(0.05)
+        p = src.run(PYTHON, "-c", textwrap.dedent(f"""
+            import hashlib, json, socket, time
+            data = open({str(blob)!r}, "rb").read()
+            t0 = time.time()
+            s = socket.create_connection(({dst_ip!r}, {port}), timeout={timeout})
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            s.settimeout({timeout})
+            while s.recv(65536):
+                pass
+            s.close()
+            print("RESULT " + json.dumps({{"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                                          "seconds": time.time() - t0}}), flush=True)
+            """), timeout=timeout + 10, check=False)
+        receiver.wait(timeout=30)
+        m = re.search(r"RESULT (.*)", p.stdout)
+        sent = json.loads(m.group(1)) if m else {"error": p.stdout + p.stderr}
+        m = re.search(r"RESULT (.*)", rlog.read_text(errors="replace"))
+        got = json.loads(m.group(1)) if m else {"error": tail(rlog)}
+        return sent, got
+    finally:
+        if receiver.poll() is None:
+            os.kill(receiver.pid, signal.SIGKILL)
+            receiver.wait(5)
 
 
 @atexit.register

@@ -126,7 +126,7 @@ TEST(IpsecControl, SeedManualExampleGatewayA) {
     EXPECT_EQ(std::memcmp(sa->cipher_key, kDesKey, 8), 0);
     EXPECT_EQ(std::memcmp(sa->auth_key, kShaKey, 20), 0);
     EXPECT_EQ(sa->encap, msg::kEncapNone);
-    EXPECT_EQ(sa->antireplay, 1);
+    EXPECT_EQ(sa->antireplay, 0);  // manual keys: off unless asked for (RFC 4303 3.3.3)
     EXPECT_EQ(sa->replay_window, 64);
     EXPECT_EQ(sa->hard_seconds, 0u);
     EXPECT_EQ(sa->hard_kbytes, 0u);
@@ -616,6 +616,31 @@ TEST(IpsecControl, TenThousandPoliciesLoadQuickly) {
   EXPECT_LE(a.dp.spd_commits, 2);   // once for the replay (plus the one at start)
   EXPECT_EQ(a.dp.spd[9999].raddr, Ip(10, 100, 39, 15));
   std::printf("10,000 policies replayed in %s\n", absl::FormatDuration(took).c_str());
+}
+
+}  // namespace
+}  // namespace arsec::control
+
+namespace arsec::control {
+namespace {
+
+// Manual SAs have no anti-replay unless it is asked for (RFC 4303 section 3.3.3: the
+// sender's counter restarts at 1 after a reboot); ISAKMP SAs have it by default.
+TEST(IpsecControl, AntiReplayDefaultsFollowTheKeying) {
+  SaSpec s;
+  s.keyman = KeyManagement::kManual;
+  EXPECT_FALSE(s.antireplay_on());
+  s.replay_window = 128;
+  EXPECT_TRUE(s.antireplay_on());
+  EXPECT_EQ(s.window(), 128u);
+  s.replay_window.reset();
+  s.antireplay = true;
+  EXPECT_TRUE(s.antireplay_on());
+  SaSpec i;
+  i.keyman = KeyManagement::kIsakmp;
+  EXPECT_TRUE(i.antireplay_on());
+  i.antireplay = false;
+  EXPECT_FALSE(i.antireplay_on());
 }
 
 }  // namespace

@@ -301,15 +301,24 @@ TEST_F(RingClientTest, EventsReachTheLogAndBuffersReturn) {
   for (int i = 0; i < 30; ++i) {
     post(msg::Type::kEvtPunt, [](msg::Message& m) { m.body.punt.proto = 17; });
   }
-  for (int i = 0; i < 100 && events.handled() < 32; ++i) {
+  // The IPsec events are known types (without a Controller: logged / dropped).
+  post(msg::Type::kEvtSaExpiry, [](msg::Message& m) {
+    m.body.sa_expiry.sa_id = 6;
+    m.body.sa_expiry.policy_id = 3;
+    m.body.sa_expiry.hard = 1;
+  });
+  post(msg::Type::kEvtIpsecDebug, [](msg::Message& m) { m.body.ipsec_debug.cap = 20; });
+  for (int i = 0; i < 100 && events.handled() < 34; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   events.Stop();
-  EXPECT_EQ(events.handled(), 32u);
+  EXPECT_EQ(events.handled(), 34u);
   std::string text = log.Format("", "");
   EXPECT_THAT(text, HasSubstr("Link ppp0 is up at 1000 Mb/s"));
   EXPECT_THAT(text, HasSubstr("ARP 192.0.2.2 on ppp0 is reachable"));
-  EXPECT_LE(log.size(), 2u + 10u);   // punts are rate limited in the log
+  EXPECT_THAT(text, HasSubstr("IPsec SA 3 (policy id 3) hard lifetime expired"));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("Unexpected message type")));
+  EXPECT_LE(log.size(), 3u + 10u);   // punts are rate limited in the log
 }
 
 }  // namespace
