@@ -85,6 +85,26 @@ TEST_F(IpsecTablesTest, InboundSaIsFoundBySpiAndProtocol) {
   EXPECT_FALSE(t_->DelSa(3).ok());
 }
 
+TEST_F(IpsecTablesTest, IpcompTunnelSaAlsoReceivesThePeersPlainIpInIp) {
+  msg::SaBody b{};
+  b.sa_id = 9;
+  b.policy_id = 7;
+  b.spi = 3;  // LZS's well-known CPI
+  b.dir = msg::kSaInbound;
+  b.proto = 108;
+  b.mode = msg::kSaTunnel;
+  b.comp = static_cast<uint8_t>(compress::IpcompAlg::kLzs);
+  b.tun_src = 0xc0000202;  // the peer
+  b.tun_dst = 0xc0000201;
+  ASSERT_TRUE(t_->AddSa(b).ok());
+  EXPECT_EQ(Lookup(3, 108), 9u);
+  EXPECT_EQ(Lookup(0xc0000202, 4), 9u);  // (source, IP-in-IP)
+  EXPECT_EQ(Lookup(0xc0000203, 4), msg::kNoSa);
+  ASSERT_TRUE(t_->DelSa(9).ok());
+  EXPECT_EQ(Lookup(0xc0000202, 4), msg::kNoSa);
+  EXPECT_EQ(Lookup(3, 108), msg::kNoSa);
+}
+
 TEST_F(IpsecTablesTest, BadSasAreRefusedAndChangeNothing) {
   msg::SaBody b = EspSa(1, 500, true);
   b.cipher_key_len = 5;  // AES-128 needs 16
