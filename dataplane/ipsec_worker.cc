@@ -6,6 +6,8 @@
 #include <rte_pause.h>
 #include <rte_udp.h>
 
+#include <cstring>
+
 #include "dataplane/ipsec/ah.h"
 #include "dataplane/ipsec/esp.h"
 #include "dataplane/ipsec/ipcomp_stage.h"
@@ -136,73 +138,106 @@ void RunCrypto(Worker& w, CryptoOp* ops, unsigned n) {
   }
 }
 
-// Prepends an Ethernet header and sends a finished outer packet (data at its IPv4
-// header) toward its destination: route, MTU (fragmenting when allowed), neighbour.
-void SendOuter(Worker& w, rte_mbuf* m) {
+// Sends finished outer packets (data at their IPv4 header) toward their destinations:
+// route, MTU (fragmenting when allowed), neighbour, Ethernet header, TX. Consecutive
+// packets to one destination (one tunnel) take the first one's route and neighbour, and
+// leave in one TX call per run.
+void SendOuter(Worker& w, rte_mbuf** ms, unsigned n) {
   Context* ctx = w.ctx;
-  auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
-  const uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
-  uint32_t hop = 0;
-  uint32_t idx;
-  if (rte_lpm_lookup(ctx->fib->lpm(), dst, &hop) == 0) {
-    idx = hop;
-  } else {
-    idx = __atomic_load_n(ctx->fib->default_nh(), __ATOMIC_ACQUIRE);
-  }
-  if (unlikely(idx == 0)) {
-    Drop(w, m, shm::kCtr_drop_no_route);
-    return;
-  }
-  const NhEntry nh = ctx->fib->nh_table()[idx];
-  if (unlikely(nh.type == static_cast<uint8_t>(NhType::kLocal))) {
-    Drop(w, m, shm::kCtr_drop_unhandled_local);
-    return;
-  }
-  const uint16_t mtu = ctx->port_mtu[nh.port];
-  rte_mbuf* frags[8];
-  int nf = 1;
-  frags[0] = m;
-  if (unlikely(rte_pktmbuf_pkt_len(m) > mtu)) {
-    if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) {
-      Drop(w, m, shm::kCtr_drop_too_big);
-      return;
-    }
-    nf = rte_ipv4_fragment_packet(m, frags, 8, mtu, ctx->frag_direct, ctx->frag_indirect);
-    rte_pktmbuf_free(m);
-    if (nf < 0) {
-      w.c[shm::kCtr_ipsec_drop_frag]++;
-      return;
-    }
-    w.c[shm::kCtr_ipsec_fragments_out] += static_cast<unsigned>(nf);
-    for (int i = 0; i < nf; ++i) {
-      if (frags[i]->nb_segs > 1 && rte_pktmbuf_linearize(frags[i]) != 0) {
-        w.c[shm::kCtr_ipsec_drop_frag]++;
-        rte_pktmbuf_free(frags[i]);
-        frags[i] = nullptr;
+  uint32_t run_dst = 0;
+  bool run_ok = false;
+  uint16_t run_port = 0, run_mtu = 0;
+  NeighCache::Entry run_neigh{};
+  rte_mbuf* out[kChunk];
+  unsigned nout = 0;
+  auto flush = [&] {
+    if (nout != 0) w.c[shm::kCtr_tx_packets] += TxBulk(w, run_port, out, nout);
+    nout = 0;
+  };
+  for (unsigned i = 0; i < n; ++i) {
+    rte_mbuf* m = ms[i];
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+    const uint32_t dst_be = ip->dst_addr;
+    if (!run_ok || dst_be != run_dst) {
+      flush();
+      run_ok = false;
+      run_dst = dst_be;
+      const uint32_t dst = rte_be_to_cpu_32(dst_be);
+      uint32_t idx = 0;
+      if (rte_lpm_lookup(ctx->fib->lpm(), dst, &idx) != 0) {
+        idx = __atomic_load_n(ctx->fib->default_nh(), __ATOMIC_ACQUIRE);
       }
+      if (unlikely(idx == 0)) {
+        Drop(w, m, shm::kCtr_drop_no_route);
+        continue;
+      }
+      const NhEntry nh = ctx->fib->nh_table()[idx];
+      if (unlikely(nh.type == static_cast<uint8_t>(NhType::kLocal))) {
+        Drop(w, m, shm::kCtr_drop_unhandled_local);
+        continue;
+      }
+      run_port = nh.port;
+      run_mtu = ctx->port_mtu[nh.port];
+      const uint64_t key = NeighKey(nh.port, nh.gw ? nh.gw : dst);
+      const NeighCache::Entry* e = Resolve(w, key, nh.port);
+      if (unlikely(e == nullptr)) {
+        // Unknown neighbour: this packet waits on the main lcore (which resolves it);
+        // the next ones look again.
+        auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
+        if (unlikely(eth == nullptr)) {
+          Drop(w, m, shm::kCtr_ipsec_drop_no_room);
+          continue;
+        }
+        eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+        eth->src_addr = ctx->port_mac[nh.port];
+        w.c[shm::kCtr_neigh_miss]++;
+        m->port = nh.port;
+        if (rte_pktmbuf_pkt_len(m) - sizeof(rte_ether_hdr) > run_mtu) {
+          rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
+          Drop(w, m, shm::kCtr_drop_too_big);  // rare: unresolved and oversized
+          continue;
+        }
+        ToSlow(w, m, kSlowMiss, static_cast<uint32_t>(key));
+        continue;
+      }
+      run_neigh = *e;
+      run_ok = true;
+    }
+    rte_mbuf* frags[8];
+    int nf = 1;
+    frags[0] = m;
+    if (unlikely(rte_pktmbuf_pkt_len(m) > run_mtu)) {
+      if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) {
+        Drop(w, m, shm::kCtr_drop_too_big);
+        continue;
+      }
+      nf = rte_ipv4_fragment_packet(m, frags, 8, run_mtu, ctx->frag_direct, ctx->frag_indirect);
+      rte_pktmbuf_free(m);
+      if (nf < 0) {
+        w.c[shm::kCtr_ipsec_drop_frag]++;
+        continue;
+      }
+      w.c[shm::kCtr_ipsec_fragments_out] += static_cast<unsigned>(nf);
+    }
+    for (int f = 0; f < nf; ++f) {
+      rte_mbuf* x = frags[f];
+      if (unlikely(x->nb_segs > 1 && rte_pktmbuf_linearize(x) != 0)) {
+        Drop(w, x, shm::kCtr_ipsec_drop_frag);
+        continue;
+      }
+      auto* eth = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(x, sizeof(rte_ether_hdr)));
+      if (unlikely(eth == nullptr)) {
+        Drop(w, x, shm::kCtr_ipsec_drop_no_room);
+        continue;
+      }
+      NeighCache::Write(eth, &run_neigh);
+      const uint16_t et = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+      std::memcpy(eth + 12, &et, 2);
+      if (nout == kChunk) flush();
+      out[nout++] = x;
     }
   }
-  const uint64_t key = NeighKey(nh.port, nh.gw ? nh.gw : dst);
-  for (int i = 0; i < nf; ++i) {
-    rte_mbuf* f = frags[i];
-    if (f == nullptr) continue;
-    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(f, sizeof(rte_ether_hdr)));
-    if (unlikely(eth == nullptr)) {
-      Drop(w, f, shm::kCtr_ipsec_drop_no_room);
-      continue;
-    }
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    eth->src_addr = ctx->port_mac[nh.port];
-    const NeighCache::Entry* e = Resolve(w, key, nh.port);
-    if (unlikely(e == nullptr)) {
-      w.c[shm::kCtr_neigh_miss]++;
-      f->port = nh.port;
-      ToSlow(w, f, kSlowMiss, static_cast<uint32_t>(key));
-      continue;
-    }
-    NeighCache::Write(reinterpret_cast<uint8_t*>(eth), e);
-    Tx(w, nh.port, f);
-  }
+  flush();
 }
 
 // Applies each packet's outbound bundle. pkts are Ethernet frames (m->port: arrival
@@ -216,29 +251,31 @@ void IpsecOutput(Worker& w, rte_mbuf** pkts, const uint32_t* pol, unsigned n) {
   uint32_t ilen[kChunk];
   const PolicyRt* pols[kChunk];
   unsigned k = 0;
+  // Consecutive packets of one policy (the common case: a burst of one flow or one
+  // tunnel) share the policy and SA lookups of the first.
+  uint32_t last_pid = ~0u;
+  const PolicyRt* p = nullptr;
+  Sa* psas[msg::kMaxBundle] = {};
+  bool pok = false;
   for (unsigned i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
-    const PolicyRt* p = t->policy(pol[i]);
-    if (unlikely(p == nullptr || p->n_out == 0)) {
+    if (pol[i] != last_pid) {
+      last_pid = pol[i];
+      p = t->policy(pol[i]);
+      pok = p != nullptr && p->n_out != 0;
+      for (unsigned j = 0; pok && j < p->n_out; ++j) {
+        Sa* s = t->sa(p->out_sa[j]);
+        pok = s != nullptr && !s->inbound &&
+              __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != static_cast<uint8_t>(SaState::kExpired);
+        psas[j] = s;
+      }
+    }
+    if (unlikely(!pok)) {
       if (p != nullptr) w.ipsec.polc[p->policy_id].c[shm::kPol_no_sa]++;
       Drop(w, m, shm::kCtr_ipsec_drop_no_sa);
       continue;
     }
-    bool ok = true;
-    for (unsigned j = 0; j < p->n_out; ++j) {
-      Sa* s = t->sa(p->out_sa[j]);
-      if (s == nullptr || s->inbound ||
-          __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == static_cast<uint8_t>(SaState::kExpired)) {
-        ok = false;
-        break;
-      }
-      sas[k][j] = s;
-    }
-    if (unlikely(!ok)) {
-      w.ipsec.polc[p->policy_id].c[shm::kPol_no_sa]++;
-      Drop(w, m, shm::kCtr_ipsec_drop_no_sa);
-      continue;
-    }
+    for (unsigned j = 0; j < msg::kMaxBundle; ++j) sas[k][j] = psas[j];
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(rte_pktmbuf_mtod(m, uint8_t*) + sizeof(rte_ether_hdr));
     if (unlikely(ip->time_to_live <= 1)) {
       IcmpError(w, m, kIcmpTimeExceeded, 0, 0);
@@ -277,7 +314,9 @@ void IpsecOutput(Worker& w, rte_mbuf** pkts, const uint32_t* pol, unsigned n) {
   alignas(64) CryptoOp ops[kChunk];
   OpScratch sc[kChunk];
   uint8_t opi[kChunk];
-  for (unsigned j = 0; j < msg::kMaxBundle; ++j) {
+  unsigned depth = 0;
+  for (unsigned i = 0; i < k; ++i) depth = nsa[i] > depth ? nsa[i] : depth;
+  for (unsigned j = 0; j < depth; ++j) {
     unsigned nops = 0;
     for (unsigned i = 0; i < k; ++i) {
       rte_mbuf* m = ms[i];
@@ -329,6 +368,7 @@ void IpsecOutput(Worker& w, rte_mbuf** pkts, const uint32_t* pol, unsigned n) {
       }
     }
   }
+  unsigned q = 0;
   for (unsigned i = 0; i < k; ++i) {
     rte_mbuf* m = ms[i];
     if (m == nullptr) continue;
@@ -340,12 +380,13 @@ void IpsecOutput(Worker& w, rte_mbuf** pkts, const uint32_t* pol, unsigned n) {
     shm::PolicyCounters& pc = w.ipsec.polc[pols[i]->policy_id];
     pc.c[shm::kPol_out_packets]++;
     pc.c[shm::kPol_out_bytes] += ilen[i];
-    w.c[shm::kCtr_ipsec_out_packets]++;
     if (unlikely(pols[i]->debug != 0)) {
       DebugCopy(w, m, pols[i], sas[i][nsa[i] - 1]->sa_id, true, true);
     }
-    SendOuter(w, m);
+    ms[q++] = m;
   }
+  w.c[shm::kCtr_ipsec_out_packets] += q;
+  SendOuter(w, ms, q);
 }
 
 // One more layer of a bundle, inside the one just removed: synchronous (one op), since

@@ -220,6 +220,7 @@ def test_debug_packet_dumps_reach_the_session(vpn, tmp_path):
         send_traffic(lab, d, tmp_path)
         watcher.collect(quiet=2.0, limit=20)
         dumps = parse_dumps(watcher.notes)
+        print("".join(watcher.notes[:2]))           # shown with pytest -s
         by = {}
         for x in dumps:
             assert x["policy"] == "vpn" and x["sa"] == sa_id, x
