@@ -4,6 +4,7 @@
 #include <rte_lpm.h>
 #include <rte_malloc.h>
 #include <rte_pause.h>
+#include <rte_prefetch.h>
 #include <rte_udp.h>
 
 #include <cstring>
@@ -251,8 +252,49 @@ void IpsecOutput(Worker& w, rte_mbuf** pkts, const uint32_t* pol, unsigned n) {
   uint32_t ilen[kChunk];
   const PolicyRt* pols[kChunk];
   unsigned k = 0;
-  // Consecutive packets of one policy (the common case: a burst of one flow or one
-  // tunnel) share the policy and SA lookups of the first.
+  // With many SAs each packet of a burst may need a different policy, SA and key
+  // schedule, none of them in cache: fetch them for the whole burst in passes (policy
+  // objects, then SAs, then key schedules and counters), so the misses overlap instead
+  // of stalling packet by packet. Consecutive packets of one policy (one flow, one
+  // tunnel) share the first one's lookups.
+  const PolicyRt* pp[kChunk];
+  {
+    uint32_t prev = ~0u;
+    for (unsigned i = 0; i < n; ++i) {
+      if (pol[i] == prev) continue;
+      prev = pol[i];
+      rte_prefetch0(t->policy(pol[i]));
+    }
+    const PolicyRt* q = nullptr;
+    prev = ~0u;
+    for (unsigned i = 0; i < n; ++i) {
+      if (pol[i] != prev) {
+        prev = pol[i];
+        q = t->policy(pol[i]);
+        if (q != nullptr) {
+          for (unsigned j = 0; j < q->n_out && j < msg::kMaxBundle; ++j) {
+            Sa* s = t->sa(q->out_sa[j]);
+            rte_prefetch0(s);
+            rte_prefetch0(reinterpret_cast<const uint8_t*>(s) + 64);
+          }
+        }
+      }
+      pp[i] = q;
+    }
+    prev = ~0u;
+    for (unsigned i = 0; i < n; ++i) {
+      if (pol[i] == prev || pp[i] == nullptr) continue;
+      prev = pol[i];
+      for (unsigned j = 0; j < pp[i]->n_out && j < msg::kMaxBundle; ++j) {
+        const Sa* s = t->sa(pp[i]->out_sa[j]);
+        if (s == nullptr) continue;
+        const auto* b = reinterpret_cast<const uint8_t*>(s->session);
+        for (unsigned l = 0; l < s->session_lines; ++l) rte_prefetch0(b + 64 * l);
+        rte_prefetch0(&w.ipsec.sac[s->sa_id]);
+      }
+      rte_prefetch0(&w.ipsec.polc[pp[i]->policy_id]);
+    }
+  }
   uint32_t last_pid = ~0u;
   const PolicyRt* p = nullptr;
   Sa* psas[msg::kMaxBundle] = {};
@@ -261,7 +303,7 @@ void IpsecOutput(Worker& w, rte_mbuf** pkts, const uint32_t* pol, unsigned n) {
     rte_mbuf* m = pkts[i];
     if (pol[i] != last_pid) {
       last_pid = pol[i];
-      p = t->policy(pol[i]);
+      p = pp[i];
       pok = p != nullptr && p->n_out != 0;
       for (unsigned j = 0; pok && j < p->n_out; ++j) {
         Sa* s = t->sa(p->out_sa[j]);

@@ -116,8 +116,12 @@ class CryptoSession {
   uint8_t digest_len() const { return digest_len_; }
   uint8_t iv_len() const { return iv_len_; }
   uint8_t block_len() const { return block_len_; }
+  // Bytes from `this` an engine reads per op (0: unknown). With thousands of SAs the
+  // pipeline prefetches them for the packets of a burst before the engine runs.
+  uint32_t footprint() const { return footprint_; }
 
  protected:
+  void set_footprint(uint32_t bytes) { footprint_ = bytes; }
   CryptoSession(CipherAlg c, AuthAlg a, uint8_t digest_len)
       : cipher_(c), auth_(a), digest_len_(digest_len),
         iv_len_(static_cast<uint8_t>(CipherIvLen(c))),
@@ -129,6 +133,7 @@ class CryptoSession {
   uint8_t digest_len_;
   uint8_t iv_len_;
   uint8_t block_len_;
+  uint32_t footprint_ = 0;
 };
 
 // One packet for one SA. Ranges are offsets from `data` and are processed in place.

@@ -94,7 +94,9 @@ class Md5 {
 // The per-SA state. Hot fields first (read for every op), key material after.
 class MbSession final : public CryptoSession {
  public:
-  MbSession(CipherAlg c, AuthAlg a, uint8_t digest_len) : CryptoSession(c, a, digest_len) {}
+  MbSession(CipherAlg c, AuthAlg a, uint8_t digest_len) : CryptoSession(c, a, digest_len) {
+    set_footprint(sizeof(MbSession));
+  }
   ~MbSession() override { SecureZero(&keys_, sizeof(keys_)); SecureZero(salt, sizeof(salt)); }
 
   // Hot: copied into each job.

@@ -7,6 +7,7 @@
 #include <rte_malloc.h>
 #include <rte_memzone.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -195,6 +196,10 @@ absl::Status IpsecTables::AddSa(const msg::SaBody& b) {
     sa->block_len = b.proto == kProtoEsp ? std::max<uint8_t>(4, session->block_len()) : 4;
     sa->digest_len = session->digest_len();
     sa->aead = b.proto == kProtoEsp && crypto::IsAead(session->cipher());
+    // The lines worth prefetching: the session's head (algorithm, key pointers, the
+    // round keys). Capped so that a burst's prefetches do not exhaust the line fill
+    // buffers.
+    sa->session_lines = static_cast<uint8_t>(std::min<uint32_t>((session->footprint() + 63) / 64, 6));
   }
   sa->hard_bytes = b.hard_kbytes * 1024;
   sa->seq.Init(b.esn != 0);

@@ -54,7 +54,8 @@ struct alignas(64) Sa {
   uint16_t cpi;             // IPComp CPI, host order
   uint16_t pad0;
   uint64_t hard_bytes;      // 0 = no limit: the worker drops past it (kSaExpired follows)
-  uint8_t pad1[64 - 56];
+  uint8_t session_lines;    // cache lines of the session the engine reads (prefetched)
+  uint8_t pad1[64 - 57];
 
   // ---- line 1: mutable, owned by the worker processing the SA ----
   OutboundSeq seq;          // outbound
