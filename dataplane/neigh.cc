@@ -55,9 +55,11 @@ void NeighTable::OnArp(uint16_t port, uint32_t ip, const Mac& mac, bool for_us,
   e.state = msg::kNeighReachable;
   e.confirmed_ms = now_ms;
   e.probes = 0;
-  if (changed) act_->Install(port, ip, mac);
+  // The held packets leave before the entry is published: once workers see it they send
+  // later packets directly, which must not overtake these.
   for (unsigned i = 0; i < e.qlen; ++i) act_->Transmit(e.queue[i], port, mac);
   e.qlen = 0;
+  if (changed) act_->Install(port, ip, mac);
   if (changed || was_stale) act_->Event(port, ip, mac, msg::kNeighReachable);
 }
 
@@ -72,9 +74,9 @@ bool NeighTable::AddStatic(uint16_t port, uint32_t ip, const Mac& mac, uint64_t 
   e.state = msg::kNeighReachable;
   e.confirmed_ms = now_ms;
   e.is_static = true;
-  act_->Install(port, ip, mac);
   for (unsigned i = 0; i < e.qlen; ++i) act_->Transmit(e.queue[i], port, mac);
   e.qlen = 0;
+  act_->Install(port, ip, mac);
   return true;
 }
 

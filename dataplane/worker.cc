@@ -411,6 +411,15 @@ int WorkerMain(void* arg) {
       w.neigh_gen = ng;
       w.ncache.Clear();
     }
+    if (drains_handoff) {
+      // Frames the main lcore made (ARP requests, packets that waited for ARP) leave
+      // through worker 0, so no port needs a transmit queue for the main lcore. They go
+      // before this poll's RX: a packet that waited for a neighbour must not be overtaken
+      // by a later one that found the neighbour published.
+      unsigned h = rte_ring_sc_dequeue_burst(ctx->handoff, reinterpret_cast<void**>(pkts),
+                                             burst, nullptr);
+      for (unsigned i = 0; i < h; ++i) Tx(w, pkts[i]->port, pkts[i]);
+    }
     unsigned total = 0;
     for (unsigned p = 0; p < n_ports; ++p) {
       uint16_t pid = ctx->port_ids[p];
@@ -421,13 +430,6 @@ int WorkerMain(void* arg) {
         unsigned cn = n - off < kChunk ? n - off : kChunk;
         ProcessChunk(w, pid, pkts + off, cn, false);
       }
-    }
-    if (drains_handoff) {
-      // Frames the main lcore made (ARP requests, resolved queues) leave through worker 0,
-      // so no port needs a transmit queue for the main lcore.
-      unsigned h = rte_ring_sc_dequeue_burst(ctx->handoff, reinterpret_cast<void**>(pkts),
-                                             burst, nullptr);
-      for (unsigned i = 0; i < h; ++i) Tx(w, pkts[i]->port, pkts[i]);
     }
     for (unsigned p = 0; p < n_ports; ++p) {
       uint16_t pid = ctx->port_ids[p];
