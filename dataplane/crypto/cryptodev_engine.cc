@@ -14,6 +14,8 @@
 // ops than offered, the ring is rolled back to the first op it refused.
 #include "dataplane/crypto/cryptodev_engine.h"
 
+#include "dataplane/crypto/md5.h"
+
 #include <intel-ipsec-mb.h>
 #include <rte_crypto.h>
 #include <rte_cryptodev.h>
@@ -116,61 +118,6 @@ constexpr CipherAlg kAllCiphers[] = {
 constexpr AuthAlg kAllAuths[] = {AuthAlg::kNull,          AuthAlg::kHmacMd5_96,
                                  AuthAlg::kHmacSha1_96,   AuthAlg::kHmacSha256_128,
                                  AuthAlg::kHmacSha384_192, AuthAlg::kHmacSha512_256};
-
-// ---- MD5 (RFC 1321), only to hash HMAC-MD5 keys longer than the 64-byte block before
-// they reach the device (RFC 2104). SHA-1/SHA-2 come from IPsec-MB. Off the packet path.
-std::array<uint8_t, 16> Md5(const uint8_t* p, size_t n) {
-  static constexpr uint32_t kK[64] = {
-      0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613,
-      0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193,
-      0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d,
-      0x02441453, 0xd8a1e681, 0xe7d3fbc8, 0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed,
-      0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122,
-      0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa,
-      0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665, 0xf4292244,
-      0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
-      0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb,
-      0xeb86d391};
-  static constexpr uint8_t kS[4][4] = {{7, 12, 17, 22}, {5, 9, 14, 20}, {4, 11, 16, 23},
-                                       {6, 10, 15, 21}};
-  uint32_t h[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
-  // Message, 0x80, zeros, 64-bit little-endian bit length: whole 64-byte blocks.
-  const size_t total = (n + 8) / 64 * 64 + 64;
-  std::vector<uint8_t> m(total, 0);
-  std::memcpy(m.data(), p, n);
-  m[n] = 0x80;
-  const uint64_t bits = static_cast<uint64_t>(n) * 8;
-  for (int i = 0; i < 8; ++i) m[total - 8 + i] = static_cast<uint8_t>(bits >> (8 * i));
-  for (size_t off = 0; off < total; off += 64) {
-    uint32_t w[16];
-    for (int i = 0; i < 16; ++i) {
-      const uint8_t* b = &m[off + 4 * i];
-      w[i] = b[0] | b[1] << 8 | b[2] << 16 | static_cast<uint32_t>(b[3]) << 24;
-    }
-    uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
-    for (int i = 0; i < 64; ++i) {
-      uint32_t f;
-      int g;
-      switch (i / 16) {
-        case 0: f = (b & c) | (~b & d); g = i; break;
-        case 1: f = (d & b) | (~d & c); g = (5 * i + 1) % 16; break;
-        case 2: f = b ^ c ^ d; g = (3 * i + 5) % 16; break;
-        default: f = c ^ (b | ~d); g = (7 * i) % 16; break;
-      }
-      const uint32_t t = d;
-      d = c;
-      c = b;
-      b += std::rotl(a + f + kK[i] + w[g], kS[i / 16][i % 4]);
-      a = t;
-    }
-    h[0] += a; h[1] += b; h[2] += c; h[3] += d;
-    SecureZero(w, sizeof(w));
-  }
-  SecureZero(m.data(), m.size());
-  std::array<uint8_t, 16> out;
-  for (int i = 0; i < 16; ++i) out[i] = static_cast<uint8_t>(h[i / 4] >> (8 * (i % 4)));
-  return out;
-}
 
 }  // namespace
 
@@ -336,7 +283,7 @@ absl::StatusOr<std::unique_ptr<CryptoSession>> MakeSession(
   if (p.auth != AuthAlg::kNull && akey.size() > HashBlockLen(p.auth)) {
     switch (p.auth) {
       case AuthAlg::kHmacMd5_96: {
-        auto d = Md5(akey.data(), akey.size());
+        auto d = Md5Digest(akey.data(), akey.size());
         std::memcpy(hashed, d.data(), d.size());
         SecureZero(d.data(), d.size());
         break;
