@@ -821,10 +821,21 @@ unsigned IpsecFilter(Worker& w, uint16_t in, rte_mbuf** pkts, uint32_t* dst, uin
     const uint32_t len = rte_pktmbuf_data_len(m) - sizeof(rte_ether_hdr);
     const uint32_t idx = (hop[i] & RTE_LPM_LOOKUP_SUCCESS) ? (hop[i] & 0x00ffffff) : def;
     const bool local = idx != 0 && nht[idx].type == static_cast<uint8_t>(NhType::kLocal);
-    if (local && !decapsulated && IsIpsecInput(ip, len, udp_port_be) &&
-        (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) == 0) {
-      to_in[nin++] = m;
-      continue;
+    if (local && !decapsulated) {
+      // IPsec traffic to us is checked by its SA, not by the SPD: whole packets go to
+      // IPsec input, fragments of ESP/AH/IPComp to reassembly first (a UDP fragment
+      // cannot show its port until it is whole; IpsecLocalFragment sorts that out).
+      const bool frag = (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK |
+                                                                 RTE_IPV4_HDR_MF_FLAG)) != 0;
+      const uint8_t pr = ip->next_proto_id;
+      if (!frag && IsIpsecInput(ip, len, udp_port_be)) {
+        to_in[nin++] = m;
+        continue;
+      }
+      if (frag && (pr == kProtoEsp || pr == kProtoAh || pr == kProtoComp) &&
+          IpsecLocalFragment(w, in, m)) {
+        continue;
+      }
     }
     egress[k] = (idx != 0 && !local) ? nht[idx].port : 0xffff;
     KeyOf(ip, len, &keys[k]);
