@@ -25,10 +25,7 @@ absl::string_view PromptFor(lang::Privilege p) {
   return "User";
 }
 
-namespace {
-
-// The model's statuses carry the reason; the code says which kind of failure it was.
-CommandResult Fail(Module m, const absl::Status& s) {
+CommandResult FailureReply(Module m, const absl::Status& s, Msg internal) {
   // The language's own rules, checked by a model on merged parameters, come as whole
   // reply lines.
   if (absl::StartsWith(s.message(), "Error (")) return {false, std::string(s.message()) + "\n"};
@@ -41,11 +38,17 @@ CommandResult Fail(Module m, const absl::Status& s) {
     case absl::StatusCode::kUnavailable: msg = Msg::kDataplaneTimeout; break;
     case absl::StatusCode::kResourceExhausted: msg = Msg::kTableFull; break;
     case absl::StatusCode::kInternal:
-    case absl::StatusCode::kDataLoss: msg = Msg::kFileError; break;
+    case absl::StatusCode::kDataLoss: msg = internal; break;
     default: break;
   }
   return {false, lang::ErrorLine(lang::MessageCode(true, m, msg), std::string(s.message())) + "\n"};
 }
+
+namespace {
+
+// The model's statuses carry the reason; the code says which kind of failure it was.
+// Configuration commands report internal failures as file errors (saving is what fails).
+CommandResult Fail(Module m, const absl::Status& s) { return FailureReply(m, s, Msg::kFileError); }
 
 CommandResult Ok(Module m, std::string body = "") {
   return {true, body + lang::Success(m) + "\n"};

@@ -33,6 +33,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cli/lang/command_spec.h"
+#include "cli/lang/messages.h"
 #include "cli/lang/parser.h"
 #include "control/config/config_model.h"
 #include "control/config/log_buffer.h"
@@ -66,6 +67,11 @@ struct CommandResult {
   std::string output;     // the command's output including its Info/Error line
   bool logoff = false;    // the session ends after this reply
 };
+
+// A refused command as its reply line: the status's message with the AR error code its
+// kind maps to (not found, exists, in use, dataplane timeout, table full; `internal` for
+// internal errors). A message that already is a whole "Error (...)" line is kept.
+CommandResult FailureReply(lang::Module m, const absl::Status& s, lang::Msg internal);
 
 struct ControllerOptions {
   std::string config_dir = "/etc/arsec";

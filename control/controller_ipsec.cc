@@ -20,20 +20,7 @@ using lang::Msg;
 namespace {
 
 CommandResult Failure(Module m, const absl::Status& s) {
-  if (absl::StartsWith(s.message(), "Error (")) return {false, std::string(s.message()) + "\n"};
-  Msg msg = Msg::kInvalidValue;
-  switch (s.code()) {
-    case absl::StatusCode::kNotFound: msg = Msg::kNotFound; break;
-    case absl::StatusCode::kAlreadyExists: msg = Msg::kAlreadyExists; break;
-    case absl::StatusCode::kFailedPrecondition: msg = Msg::kInUse; break;
-    case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kUnavailable: msg = Msg::kDataplaneTimeout; break;
-    case absl::StatusCode::kResourceExhausted: msg = Msg::kTableFull; break;
-    case absl::StatusCode::kInternal:
-    case absl::StatusCode::kDataLoss: msg = Msg::kInternalError; break;
-    default: break;
-  }
-  return {false, lang::ErrorLine(lang::MessageCode(true, m, msg), std::string(s.message())) + "\n"};
+  return FailureReply(m, s, Msg::kInternalError);
 }
 
 CommandResult Done(Module m, const std::string& note = "") {
