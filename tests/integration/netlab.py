@@ -180,6 +180,15 @@ class Netns:
                                 start_new_session=True)
 
 
+def _add_namespaces(namespaces: Iterable[Netns]) -> None:
+    """Creates each namespace with loopback up and IPv6 off (the labs are IPv4 only)."""
+    for ns in namespaces:
+        run(["ip", "netns", "add", ns.name])
+        ns.ip("link", "set", "lo", "up")
+        ns.run("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", check=False)
+        ns.run("sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1", check=False)
+
+
 def _quiet_link(ns: Netns, ifname: str) -> None:
     """A veth that DPDK's af_packet PMD can use: no offloads, no IPv6 chatter.
 
@@ -386,11 +395,7 @@ class Lab:
 
     # ---- topology
     def build(self) -> "Lab":
-        for ns in self.namespaces:
-            run(["ip", "netns", "add", ns.name])
-            ns.ip("link", "set", "lo", "up")
-            ns.run("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", check=False)
-            ns.run("sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1", check=False)
+        _add_namespaces(self.namespaces)
         # Each veth pair is born with its ends in their namespaces.
         run(["ip", "link", "add", "eth0", "netns", self.lan.name, "type", "veth",
              "peer", "name", "lan0", "netns", self.gw.name])
@@ -645,11 +650,7 @@ class Site(Lab):
         self.namespaces = [self.lan, self.gw]
 
     def build(self) -> "Site":
-        for ns in self.namespaces:
-            run(["ip", "netns", "add", ns.name])
-            ns.ip("link", "set", "lo", "up")
-            ns.run("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", check=False)
-            ns.run("sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1", check=False)
+        _add_namespaces(self.namespaces)
         run(["ip", "link", "add", "eth0", "netns", self.lan.name, "type", "veth",
              "peer", "name", "lan0", "netns", self.gw.name])
         run(["ip", "link", "add", "wan0", "netns", self.gw.name, "type", "veth",
@@ -695,11 +696,8 @@ class TwoSiteLab:
         return [self.a, self.b]
 
     def build(self) -> "TwoSiteLab":
-        run(["ip", "netns", "add", self.router.name])
-        self.router.ip("link", "set", "lo", "up")
-        for k in ("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1",
-                  "net.ipv4.ip_forward=1"):
-            self.router.run("sysctl", "-qw", k, check=False)
+        _add_namespaces([self.router])
+        self.router.run("sysctl", "-qw", "net.ipv4.ip_forward=1", check=False)
         for site in self.sites:
             site.build()
         return self
