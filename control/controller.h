@@ -38,20 +38,13 @@
 #include "control/config/config_model.h"
 #include "control/config/log_buffer.h"
 #include "control/config/persistence.h"
+#include "control/console_sink.h"
 #include "control/dataplane_client.h"
 #include "control/ipsec/enco_keys.h"
 #include "control/ipsec/ipsec_debug.h"
 #include "control/ipsec/ipsec_model.h"
 
 namespace arsec::control {
-
-// Unsolicited output to one CLI session's console (debug dumps: NOTE frames). Post is
-// called from other threads and never blocks: a console that cannot keep up drops.
-class ConsoleSink {
- public:
-  virtual ~ConsoleSink() = default;
-  virtual void Post(std::string text) = 0;
-};
 
 struct Session {
   std::string user;

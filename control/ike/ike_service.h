@@ -1,0 +1,41 @@
+// The controller's handle on the IKE daemon (ike_daemon.h): what the ISAKMP commands
+// read and do at run time. The configuration itself reaches the daemon as a snapshot
+// (Apply) after every change that concerns it; the SHOW commands take snapshots of the
+// daemon's state, never references into it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "control/console_sink.h"
+#include "control/ike/ike_status.h"
+
+namespace arsec::ike {
+
+// ENABLE ISAKMP DEBUG=... flags. The keywords map to sets of them: PKT/PACKET = kDebugPkt,
+// PKTRAW = kDebugPktRaw, STATE, TRACE, TRACEMORE = kDebugTrace|kDebugTraceMore,
+// DEFAULT = kDebugState|kDebugTrace, ALL = all of them.
+inline constexpr uint32_t kDebugPkt = 1;        // decode every message sent and received
+inline constexpr uint32_t kDebugPktRaw = 2;     // hex of every message
+inline constexpr uint32_t kDebugState = 4;      // exchange state changes
+inline constexpr uint32_t kDebugTrace = 8;      // exchange events
+inline constexpr uint32_t kDebugTraceMore = 16; // and their details (never keys)
+
+class IkeService {
+ public:
+  virtual ~IkeService() = default;
+  virtual std::vector<IsakmpSaInfo> IsakmpSas() = 0;
+  virtual std::vector<ExchangeInfo> Exchanges() = 0;
+  virtual IsakmpCounters Counters() = 0;
+  // RESET ISAKMP: every ISAKMP SA and exchange is dropped (DELETEs sent where the
+  // policy says SENDDELETES); IPsec SAs stay until they expire.
+  virtual void ResetSas() = 0;
+  // RESET ISAKMP COUNTERS.
+  virtual void ResetCounters() = 0;
+  // ENABLE/DISABLE ISAKMP DEBUG: `flags` for this console (0 = off). Debug output goes
+  // only to the consoles that asked for it.
+  virtual void SetDebug(uint32_t flags, std::shared_ptr<control::ConsoleSink> console) = 0;
+};
+
+}  // namespace arsec::ike
