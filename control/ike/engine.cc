@@ -1,0 +1,1130 @@
+#include "control/ike/engine.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "control/ike/ike_service.h"
+#include "control/ike/isakmp_dump.h"
+#include "control/ike/phase1_exchange.h"
+#include "control/ike/quick_exchange.h"
+
+namespace arsec::ike {
+namespace {
+
+std::string Ip(uint32_t a) {
+  return absl::StrCat(a >> 24, ".", (a >> 16) & 255, ".", (a >> 8) & 255, ".", a & 255);
+}
+
+Bytes Cookies(uint64_t i, uint64_t r) {
+  Bytes b(16);
+  for (int k = 0; k < 8; ++k) {
+    b[k] = static_cast<uint8_t>(i >> (56 - 8 * k));
+    b[8 + k] = static_cast<uint8_t>(r >> (56 - 8 * k));
+  }
+  return b;
+}
+
+uint32_t Be32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+
+struct CtrName {
+  Ctr c;
+  const char* group;
+  const char* name;
+};
+constexpr CtrName kCtrNames[] = {
+    {Ctr::kRxMessages, "GENERAL", "messagesReceived"},
+    {Ctr::kTxMessages, "GENERAL", "messagesSent"},
+    {Ctr::kRetransmits, "GENERAL", "retransmissions"},
+    {Ctr::kRxDropped, "GENERAL", "messagesDropped"},
+    {Ctr::kRxBadHeader, "GENERAL", "badHeader"},
+    {Ctr::kRxMalformed, "GENERAL", "malformedPayloads"},
+    {Ctr::kRxBadCookie, "GENERAL", "unknownCookies"},
+    {Ctr::kRxDecryptFailed, "GENERAL", "decryptFailed"},
+    {Ctr::kRxNoExchange, "GENERAL", "noExchange"},
+    {Ctr::kRxRetransmitted, "GENERAL", "peerRetransmissions"},
+    {Ctr::kHalfOpenRefused, "GENERAL", "halfOpenRefused"},
+    {Ctr::kSendFailed, "GENERAL", "sendFailed"},
+    {Ctr::kIsakmpSasCreated, "GENERAL", "isakmpSasCreated"},
+    {Ctr::kIsakmpSasDeleted, "GENERAL", "isakmpSasDeleted"},
+    {Ctr::kIpsecSasInstalled, "GENERAL", "ipsecBundlesInstalled"},
+    {Ctr::kIpsecSasDeleted, "GENERAL", "ipsecBundlesDeleted"},
+    {Ctr::kAcquires, "GENERAL", "acquires"},
+    {Ctr::kAcquiresIgnored, "GENERAL", "acquiresIgnored"},
+    {Ctr::kNotifiesSent, "GENERAL", "notifiesSent"},
+    {Ctr::kNotifiesReceived, "GENERAL", "notifiesReceived"},
+    {Ctr::kDeletesSent, "GENERAL", "deletesSent"},
+    {Ctr::kDeletesReceived, "GENERAL", "deletesReceived"},
+    {Ctr::kMainStartedInit, "MAIN", "initiatorStarted"},
+    {Ctr::kMainStartedResp, "MAIN", "responderStarted"},
+    {Ctr::kMainDone, "MAIN", "completed"},
+    {Ctr::kMainFailed, "MAIN", "failed"},
+    {Ctr::kMainAuthFailed, "MAIN", "authenticationFailed"},
+    {Ctr::kMainNoProposal, "MAIN", "noProposalChosen"},
+    {Ctr::kMainTimeout, "MAIN", "timeouts"},
+    {Ctr::kAggrStartedInit, "AGGRESSIVE", "initiatorStarted"},
+    {Ctr::kAggrStartedResp, "AGGRESSIVE", "responderStarted"},
+    {Ctr::kAggrDone, "AGGRESSIVE", "completed"},
+    {Ctr::kAggrFailed, "AGGRESSIVE", "failed"},
+    {Ctr::kAggrAuthFailed, "AGGRESSIVE", "authenticationFailed"},
+    {Ctr::kAggrNoProposal, "AGGRESSIVE", "noProposalChosen"},
+    {Ctr::kAggrTimeout, "AGGRESSIVE", "timeouts"},
+    {Ctr::kQuickStartedInit, "QUICK", "initiatorStarted"},
+    {Ctr::kQuickStartedResp, "QUICK", "responderStarted"},
+    {Ctr::kQuickDone, "QUICK", "completed"},
+    {Ctr::kQuickFailed, "QUICK", "failed"},
+    {Ctr::kQuickNoProposal, "QUICK", "noProposalChosen"},
+    {Ctr::kQuickBadHash, "QUICK", "badHash"},
+    {Ctr::kQuickTimeout, "QUICK", "timeouts"},
+    {Ctr::kQuickNoPolicy, "QUICK", "noPolicy"},
+    {Ctr::kQuickRekeys, "QUICK", "rekeys"},
+    {Ctr::kInfoRx, "INFO", "received"},
+    {Ctr::kInfoTx, "INFO", "sent"},
+    {Ctr::kInfoBadHash, "INFO", "badHash"},
+    {Ctr::kXauthStarted, "XAUTH", "started"},
+    {Ctr::kXauthOk, "XAUTH", "succeeded"},
+    {Ctr::kXauthFailed, "XAUTH", "failed"},
+    {Ctr::kNatDetectedLocal, "NATT", "localBehindNat"},
+    {Ctr::kNatDetectedPeer, "NATT", "peerBehindNat"},
+    {Ctr::kNatFloated, "NATT", "floatedTo4500"},
+    {Ctr::kNatKeepalivesTx, "NATT", "keepalivesSent"},
+    {Ctr::kDpdRequestsTx, "DPD", "requestsSent"},
+    {Ctr::kDpdAcksRx, "DPD", "acksReceived"},
+    {Ctr::kDpdRequestsRx, "DPD", "requestsReceived"},
+    {Ctr::kDpdAcksTx, "DPD", "acksSent"},
+    {Ctr::kDpdPeerDead, "DPD", "peersDead"},
+};
+static_assert(std::size(kCtrNames) == static_cast<size_t>(Ctr::kCount));
+
+const char* EncName(const Phase1Choice& c) {
+  switch (c.cipher) {
+    case P1Cipher::kDes: return "DES";
+    case P1Cipher::k3Des: return "3DES";
+    case P1Cipher::kAesCbc:
+      return c.key_bits == 256 ? "AES256" : c.key_bits == 192 ? "AES192" : "AES128";
+  }
+  return "?";
+}
+const char* HashName(PrfHash h) {
+  switch (h) {
+    case PrfHash::kMd5: return "MD5";
+    case PrfHash::kSha1: return "SHA";
+    case PrfHash::kSha256: return "SHA256";
+    case PrfHash::kSha384: return "SHA384";
+    case PrfHash::kSha512: return "SHA512";
+  }
+  return "?";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Exchange
+
+Exchange::Exchange(Engine& e, IkeSa* sa, ExchangeType type, bool initiator, uint32_t message_id)
+    : e_(e), sa_(sa), type_(type), initiator_(initiator), message_id_(message_id),
+      id_(e.NextExchangeId()), started_(e.Now()) {
+  const uint32_t ms = sa && sa->cfg ? sa->cfg->msg_timeout_ms : 2000;
+  retx_timeout_ = absl::Milliseconds(ms);
+}
+
+void Exchange::OnTimeout() { Finish(false, "no answer from the peer"); }
+
+void Exchange::Send(const std::vector<Payload>& payloads, bool encrypt, bool last, uint8_t flags) {
+  Header h;
+  h.icookie = sa_->icookie;
+  h.rcookie = sa_->rcookie;
+  h.exchange = type_;
+  h.message_id = message_id_;
+  h.flags = flags;
+  Bytes wire;
+  if (encrypt) {
+    auto sealed = e_.Seal(*sa_, h, payloads, iv_);
+    if (!sealed.ok()) {
+      e_.Count(Ctr::kSendFailed);
+      return;
+    }
+    wire = std::move(*sealed);
+  } else {
+    wire = BuildMessage(h, payloads);
+  }
+  h.next = payloads.empty() ? PayloadType::kNone : payloads.front().type;
+  h.length = static_cast<uint32_t>(wire.size());
+  if (encrypt) h.flags |= kFlagEncryption;
+  e_.DebugMessage(true, *sa_, h, payloads, wire);
+  last_sent_ = wire;
+  e_.SendRaw(*sa_, wire);
+  awaiting_reply_ = !last;
+  retx_count_ = 0;
+  const uint32_t ms = sa_->cfg ? sa_->cfg->msg_timeout_ms : 2000;
+  retx_timeout_ = absl::Milliseconds(ms);
+  next_retx_ = last ? absl::InfiniteFuture() : e_.Now() + retx_timeout_;
+}
+
+void Exchange::Finish(bool ok, const std::string& why) {
+  if (finished_) return;
+  finished_ = true;
+  awaiting_reply_ = false;
+  next_retx_ = absl::InfiniteFuture();
+  if (ok) {
+    e_.Log(3, absl::StrCat("Exchange ", id_, ": Completed successfully"));
+  } else {
+    e_.Log(4, absl::StrCat("Exchange ", id_, ": Failed - ", why));
+  }
+}
+
+// ---------------------------------------------------------------- Engine
+
+Engine::Engine(EngineEnv env) : env_(std::move(env)), cfg_(std::make_shared<IkeConfig>()) {}
+
+Engine::~Engine() = default;
+
+Bytes Engine::Random(size_t n) const {
+  Bytes b(n);
+  env_.random(b.data(), n);
+  return b;
+}
+
+uint32_t Engine::RandomU32() const {
+  uint8_t b[4];
+  env_.random(b, 4);
+  return Be32(b);
+}
+
+uint32_t Engine::NewMessageId() {
+  for (;;) {
+    uint32_t m = RandomU32();
+    if (m != 0) return m;
+  }
+}
+
+void Engine::Log(int severity, const std::string& line, const std::string& stype) {
+  if (env_.log) env_.log(severity, stype, line);
+  if (DebugOn(kDebugTrace) && env_.debug) env_.debug(kDebugTrace, "ISAKMP: " + line);
+}
+
+bool Engine::DebugOn(uint32_t flag) const { return (debug_flags_ & flag) != 0; }
+
+void Engine::Debug(uint32_t flag, const std::string& text) {
+  if (DebugOn(flag) && env_.debug) env_.debug(flag, text);
+}
+
+void Engine::DebugMessage(bool tx, const IkeSa& sa, const Header& h,
+                          const std::vector<Payload>& payloads, ByteSpan raw) {
+  (void)sa;
+  if (DebugOn(kDebugPkt) && env_.debug) env_.debug(kDebugPkt, DumpMessage(h, payloads, tx));
+  if (DebugOn(kDebugPktRaw) && env_.debug) env_.debug(kDebugPktRaw, DumpRaw(raw, tx));
+}
+
+void Engine::SendRaw(const IkeSa& sa, const Bytes& data) {
+  Datagram d;
+  d.src = sa.local;
+  d.dst = sa.peer;
+  d.sport = sa.local_port;
+  d.dport = sa.peer_port;
+  d.data = data;
+  if (env_.transport->Send(d).ok()) {
+    Count(Ctr::kTxMessages);
+  } else {
+    Count(Ctr::kSendFailed);
+  }
+}
+
+absl::StatusOr<Bytes> Engine::Seal(IkeSa& sa, Header h, const std::vector<Payload>& payloads,
+                                   Bytes& iv) {
+  const Bytes area = BuildChain(payloads);
+  Bytes next_iv;
+  auto ct = CbcEncrypt(sa.choice.cipher, sa.keys.enc_key.span(), iv, area, &next_iv);
+  if (!ct.ok()) return ct.status();
+  h.flags |= kFlagEncryption;
+  h.next = payloads.empty() ? PayloadType::kNone : payloads.front().type;
+  h.length = static_cast<uint32_t>(kHeaderLen + ct->size());
+  Bytes out;
+  out.reserve(h.length);
+  AppendHeader(h, out);
+  out.insert(out.end(), ct->begin(), ct->end());
+  iv = std::move(next_iv);
+  return out;
+}
+
+void Engine::Configure(std::shared_ptr<const IkeConfig> cfg) {
+  const bool was_enabled = cfg_->enabled;
+  cfg_ = std::move(cfg);
+  // PeerConfig pointers of live SAs now point into the old snapshot: re-resolve by name.
+  for (auto& [id, sa] : sas_) {
+    const PeerConfig* found = nullptr;
+    for (const auto& p : cfg_->peers)
+      if (p.name == sa->policy) found = &p;
+    sa->cfg = found;
+  }
+  for (auto it = sas_.begin(); it != sas_.end();) {
+    IkeSa& sa = *it->second;
+    if (sa.cfg == nullptr || !cfg_->enabled) {
+      // The ISAKMP policy is gone (or the module off): its SAs go, IPsec SAs stay until
+      // they expire.
+      DeleteIkeSa(sa, cfg_->enabled || was_enabled, cfg_->enabled ? "ISAKMP policy removed"
+                                                                  : "ISAKMP disabled");
+      it = sas_.begin();   // DeleteIkeSa erased it; restart (small maps)
+      continue;
+    }
+    ++it;
+  }
+  // Policies that no longer exist lose their pending acquires.
+  pending_.erase(std::remove_if(pending_.begin(), pending_.end(),
+                                [&](const PendingAcquire& a) { return FindPolicy(a.policy_id) == nullptr; }),
+                 pending_.end());
+}
+
+const PeerConfig* Engine::FindPeerByAddress(uint32_t peer) const {
+  for (const auto& p : cfg_->peers)
+    if (!p.any && p.peer == peer) return &p;
+  for (const auto& p : cfg_->peers)
+    if (p.any) return &p;
+  return nullptr;
+}
+
+const PeerConfig* Engine::FindPeerById(uint32_t peer, const Identity& id) const {
+  // A fixed-address policy with no REMOTEID or a matching one, then PEER=ANY policies
+  // whose REMOTEID matches, then PEER=ANY ones without REMOTEID.
+  for (const auto& p : cfg_->peers)
+    if (!p.any && p.peer == peer && (!p.remote_id || *p.remote_id == id)) return &p;
+  for (const auto& p : cfg_->peers)
+    if (p.any && p.remote_id && *p.remote_id == id) return &p;
+  for (const auto& p : cfg_->peers)
+    if (p.any && !p.remote_id) return &p;
+  return nullptr;
+}
+
+const Phase2Policy* Engine::FindPolicy(uint32_t policy_id) const {
+  for (const auto& p : cfg_->policies)
+    if (p.policy_id == policy_id) return &p;
+  return nullptr;
+}
+
+IkeSa* Engine::UsableSa(uint32_t peer) {
+  IkeSa* best = nullptr;
+  for (auto& [id, sa] : sas_) {
+    if (sa->peer != peer || !sa->established_ok() || sa->soft_done) continue;
+    if (best == nullptr || sa->established > best->established) best = sa.get();
+  }
+  if (best) return best;
+  for (auto& [id, sa] : sas_)   // an expiring one still carries quick mode
+    if (sa->peer == peer && sa->established_ok()) return sa.get();
+  return nullptr;
+}
+
+uint32_t Engine::LocalFor(uint32_t peer) const {
+  for (const auto& p : cfg_->policies)
+    if (p.view.peer == peer && p.local != 0) return p.local;
+  return cfg_->local_addrs.empty() ? 0 : cfg_->local_addrs.front();
+}
+
+IkeSa* Engine::NewSa(bool initiator, uint32_t local, uint32_t peer, const PeerConfig* cfg) {
+  auto sa = std::make_unique<IkeSa>();
+  sa->id = ++next_sa_id_;
+  sa->initiator = initiator;
+  sa->local = local;
+  sa->peer = peer;
+  sa->cfg = cfg;
+  sa->policy = cfg ? cfg->name : "";
+  sa->created = Now();
+  sa->last_peer_activity = Now();
+  IkeSa* raw = sa.get();
+  sas_[raw->id] = std::move(sa);
+  return raw;
+}
+
+void Engine::StartPhase1(const PeerConfig& cfg, uint32_t local, uint32_t peer) {
+  IkeSa* sa = NewSa(true, local, peer, &cfg);
+  Bytes c = Random(8);
+  for (int i = 0; i < 8; ++i) sa->icookie = sa->icookie << 8 | c[i];
+  if (sa->icookie == 0) sa->icookie = 1;
+  sa->xauth_done = cfg.xauth == XauthRole::kNone;
+  auto x = std::make_unique<Phase1Exchange>(*this, sa, cfg.aggressive, true);
+  Phase1Exchange* raw = x.get();
+  xchgs_[raw->id()] = std::move(x);
+  raw->Start();
+}
+
+absl::Status Engine::Initiate(uint32_t policy_id) {
+  const Phase2Policy* p = FindPolicy(policy_id);
+  if (p == nullptr) return absl::NotFoundError("no such ISAKMP-keyed IPsec policy");
+  if (p->view.peer == 0) return absl::FailedPreconditionError("the policy's peer is DYNAMIC");
+  pending_.push_back(PendingAcquire{policy_id, p->view.peer, 0, Now(), 0});
+  RunPending();
+  return absl::OkStatus();
+}
+
+void Engine::Acquire(uint32_t policy_id, uint32_t src, uint32_t dst) {
+  (void)src;
+  (void)dst;
+  Count(Ctr::kAcquires);
+  if (!cfg_->enabled) {
+    Count(Ctr::kAcquiresIgnored);
+    return;
+  }
+  const Phase2Policy* p = FindPolicy(policy_id);
+  if (p == nullptr || p->view.peer == 0) {   // DYNAMIC peers are never initiated to
+    Count(Ctr::kAcquiresIgnored);
+    return;
+  }
+  for (const auto& a : pending_)
+    if (a.policy_id == policy_id) return;   // already negotiating
+  for (const auto& [h, b] : bundles_)
+    if (b.policy_id == policy_id && !b.remove_at) return;   // installed meanwhile
+  pending_.push_back(PendingAcquire{policy_id, p->view.peer, 0, Now(), 0});
+  RunPending();
+}
+
+void Engine::SoftExpired(uint32_t handle) {
+  auto it = bundles_.find(handle);
+  if (it == bundles_.end() || it->second.rekeying || it->second.remove_at) return;
+  Bundle& b = it->second;
+  const Phase2Policy* p = FindPolicy(b.policy_id);
+  if (p == nullptr) return;
+  const PeerConfig* pc = FindPeerByAddress(b.peer);
+  if (pc && !pc->rekey) return;
+  if (p->view.peer == 0 && !b.initiator) return;   // a dynamic peer renews its own SAs
+  b.rekeying = true;
+  Count(Ctr::kQuickRekeys);
+  pending_.push_back(PendingAcquire{b.policy_id, b.peer, 0, Now(), handle});
+  RunPending();
+}
+
+void Engine::HardExpired(uint32_t handle) {
+  if (bundles_.erase(handle) == 0) return;
+  env_.installer->Remove(handle);   // the rest of the bundle goes with the expired SA
+  Count(Ctr::kIpsecSasDeleted);
+}
+
+void Engine::RunPending() {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    PendingAcquire& a = *it;
+    IkeSa* sa = UsableSa(a.peer);
+    if (sa != nullptr) {
+      StartQuick(*sa, a);
+      it = pending_.erase(it);
+      continue;
+    }
+    bool negotiating = false;
+    for (auto& [id, s] : sas_)
+      if (s->peer == a.peer && s->state == IkeSaState::kNegotiating) negotiating = true;
+    for (auto& [id, s] : sas_)
+      if (s->peer == a.peer && s->state == IkeSaState::kEstablished && !s->xauth_done)
+        negotiating = true;
+    if (!negotiating) {
+      const PeerConfig* pc = FindPeerByAddress(a.peer);
+      if (pc == nullptr || pc->any || a.attempts >= (pc ? pc->retry_ike_attempts : 3)) {
+        Log(4, absl::StrCat("No ISAKMP policy can reach peer ", Ip(a.peer),
+                            pc == nullptr ? " (no ISAKMP policy)" : " (attempts exhausted)"));
+        it = pending_.erase(it);
+        continue;
+      }
+      ++a.attempts;
+      StartPhase1(*pc, LocalFor(a.peer), a.peer);
+    }
+    ++it;
+  }
+}
+
+void Engine::StartQuick(IkeSa& sa, const PendingAcquire& a) {
+  const Phase2Policy* p = FindPolicy(a.policy_id);
+  if (p == nullptr) return;
+  auto x = std::make_unique<QuickExchange>(*this, &sa, true, NewMessageId());
+  QuickExchange* raw = x.get();
+  xchgs_[raw->id()] = std::move(x);
+  raw->Start(*p, a.replaces);
+}
+
+void Engine::Phase1Done(IkeSa& sa) {
+  sa.state = IkeSaState::kEstablished;
+  sa.established = Now();
+  sa.last_peer_activity = Now();
+  Count(Ctr::kIsakmpSasCreated);
+  // The ISAKMP SA's own lifetime: the policy's EXPIRYSECONDS unless the peer chose less.
+  RunPending();
+}
+
+void Engine::Phase1Failed(IkeSa& sa, const std::string& why) {
+  (void)why;
+  sa.state = IkeSaState::kDeleted;
+}
+
+void Engine::DeleteIkeSa(IkeSa& sa, bool send_delete, const std::string& why) {
+  if (send_delete && sa.state == IkeSaState::kEstablished && sa.cfg && sa.cfg->send_deletes)
+    SendDelete(sa, ProtocolId::kIsakmp, {Cookies(sa.icookie, sa.rcookie)});
+  if (sa.state == IkeSaState::kEstablished) {
+    Count(Ctr::kIsakmpSasDeleted);
+    Log(3, absl::StrCat("ISAKMP SA ", sa.id, " with peer ", Ip(sa.peer), " deleted: ", why), "MSG");
+  }
+  sa.state = IkeSaState::kDeleted;
+  for (auto it = xchgs_.begin(); it != xchgs_.end();) {
+    if (it->second->sa() == &sa) {
+      it = xchgs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  sas_.erase(sa.id);
+}
+
+absl::StatusOr<uint32_t> Engine::InstallBundle(const NegotiatedBundle& nb, bool initiator,
+                                               uint32_t replaces) {
+  auto h = env_.installer->Install(nb);
+  if (!h.ok()) return h.status();
+  Bundle b;
+  b.policy_id = nb.policy_id;
+  b.isakmp_sa = nb.isakmp_sa;
+  b.peer = nb.peer;
+  b.initiator = initiator;
+  b.installed = Now();
+  for (const auto& s : nb.sas) {
+    b.in_spis.push_back({s.protocol, s.in_spi});
+    b.out_spis.push_back({s.protocol, s.out_spi});
+  }
+  bundles_[*h] = std::move(b);
+  Count(Ctr::kIpsecSasInstalled);   // (the IPsec model logs "SA bundle created")
+  // Make-before-break: the bundle this one replaces (rekey), or any older bundle of the
+  // same policy with the same peer, leaves after a grace period.
+  const PeerConfig* pc = FindPeerByAddress(nb.peer);
+  const absl::Duration grace = absl::Seconds(pc ? std::max<uint32_t>(pc->delete_delay_s, 1) : 30);
+  for (auto& [oh, ob] : bundles_) {
+    if (oh == *h || ob.remove_at) continue;
+    if (oh == replaces || (ob.policy_id == nb.policy_id && ob.peer == nb.peer))
+      ob.remove_at = Now() + grace;
+  }
+  return *h;
+}
+
+void Engine::SendNotify(IkeSa& sa, NotifyType type, ProtocolId proto, const Bytes& spi,
+                        const Bytes& data) {
+  NotifyPayload n;
+  n.protocol = proto;
+  n.type = static_cast<uint16_t>(type);
+  n.spi = spi;
+  if (proto == ProtocolId::kIsakmp && spi.empty() && sa.rcookie != 0)
+    n.spi = Cookies(sa.icookie, sa.rcookie);
+  n.data = data;
+  std::vector<Payload> pl{Payload{PayloadType::kNotify, BuildNotify(n)}};
+  Header h;
+  h.icookie = sa.icookie;
+  h.rcookie = sa.rcookie;
+  h.exchange = ExchangeType::kInformational;
+  Count(Ctr::kNotifiesSent);
+  Count(Ctr::kInfoTx);
+  if (sa.keys.skeyid_a.empty() || sa.p1_last_block.empty()) {
+    // No phase 1 keys yet: an unprotected notify (RFC 2408 5.4 allows it for errors).
+    h.message_id = 0;
+    Bytes wire = BuildMessage(h, pl);
+    DebugMessage(true, sa, h, pl, wire);
+    SendRaw(sa, wire);
+    return;
+  }
+  h.message_id = NewMessageId();
+  const Bytes hash = QmHash1(sa.choice.prf, sa.keys.skeyid_a.span(), h.message_id, BuildChain(pl));
+  pl.insert(pl.begin(), Payload{PayloadType::kHash, hash});
+  Bytes iv = Phase2Iv(sa.choice.prf, sa.choice.cipher, sa.p1_last_block, h.message_id);
+  auto wire = Seal(sa, h, pl, iv);
+  if (!wire.ok()) return;
+  h.flags |= kFlagEncryption;
+  DebugMessage(true, sa, h, pl, *wire);
+  SendRaw(sa, *wire);
+}
+
+void Engine::SendDelete(IkeSa& sa, ProtocolId proto, const std::vector<Bytes>& spis) {
+  if (sa.keys.skeyid_a.empty() || sa.p1_last_block.empty()) return;
+  DeletePayload d;
+  d.protocol = proto;
+  d.spi_size = proto == ProtocolId::kIsakmp ? 16 : 4;
+  d.spis = spis;
+  std::vector<Payload> pl{Payload{PayloadType::kDelete, BuildDelete(d)}};
+  Header h;
+  h.icookie = sa.icookie;
+  h.rcookie = sa.rcookie;
+  h.exchange = ExchangeType::kInformational;
+  h.message_id = NewMessageId();
+  const Bytes hash = QmHash1(sa.choice.prf, sa.keys.skeyid_a.span(), h.message_id, BuildChain(pl));
+  pl.insert(pl.begin(), Payload{PayloadType::kHash, hash});
+  Bytes iv = Phase2Iv(sa.choice.prf, sa.choice.cipher, sa.p1_last_block, h.message_id);
+  auto wire = Seal(sa, h, pl, iv);
+  if (!wire.ok()) return;
+  h.flags |= kFlagEncryption;
+  DebugMessage(true, sa, h, pl, *wire);
+  SendRaw(sa, *wire);
+  Count(Ctr::kDeletesSent);
+  Count(Ctr::kInfoTx);
+}
+
+// ---------------------------------------------------------------- receiving
+
+void Engine::OnDatagram(const Datagram& d) {
+  Count(Ctr::kRxMessages);
+  if (!cfg_->enabled) {
+    Count(Ctr::kRxDropped);
+    return;
+  }
+  HandleDatagram(d);
+}
+
+void Engine::HandleDatagram(const Datagram& d) {
+  auto hdr = ParseHeader(d.data);
+  if (!hdr.ok()) {
+    Count(Ctr::kRxBadHeader);
+    Debug(kDebugTrace, absl::StrCat("ISAKMP: dropped a message from ", Ip(d.src), ": ",
+                                    hdr.status().message()));
+    return;
+  }
+  const Header& h = *hdr;
+  // Which SA?
+  IkeSa* sa = nullptr;
+  for (auto& [id, s] : sas_) {
+    if (s->icookie != h.icookie) continue;
+    if (s->rcookie == h.rcookie) {
+      sa = s.get();
+      break;
+    }
+    // Our own phase 1 waiting for the responder's cookie.
+    if (s->initiator && s->rcookie == 0 && h.message_id == 0 && s->peer == d.src) {
+      s->rcookie = h.rcookie;
+      sa = s.get();
+      break;
+    }
+  }
+  if (sa == nullptr) {
+    if (h.rcookie == 0 && h.message_id == 0 &&
+        (h.exchange == ExchangeType::kIdProt || h.exchange == ExchangeType::kAggressive)) {
+      HandlePhase1Start(d, h);
+      return;
+    }
+    if (h.exchange == ExchangeType::kInformational && !(h.flags & kFlagEncryption)) {
+      // An unprotected notify about an exchange we do not know: log only.
+      Count(Ctr::kNotifiesReceived);
+    }
+    Count(Ctr::kRxBadCookie);
+    return;
+  }
+  // NAT-T: the peer may have moved to 4500 (or its NAT to another port).
+  if (d.dport == kNatTPort && d.sport != 0) {
+    if (sa->peer_port != d.sport || sa->local_port != kNatTPort) {
+      sa->local_port = kNatTPort;
+      sa->peer_port = d.sport;
+      sa->floated = true;
+    }
+  }
+  if (h.flags & kFlagEncryption) {
+    HandleEncrypted(*sa, d, h);
+    return;
+  }
+  auto msg = ParseMessage(d.data);
+  if (!msg.ok()) {
+    Count(Ctr::kRxMalformed);
+    Debug(kDebugTrace, absl::StrCat("ISAKMP: malformed message from ", Ip(d.src), ": ",
+                                    msg.status().message()));
+    return;
+  }
+  DebugMessage(false, *sa, h, msg->payloads, d.data);
+  if (h.exchange == ExchangeType::kInformational) {
+    HandleInformational(*sa, h, msg->payloads, false);
+    return;
+  }
+  if (h.message_id != 0) {
+    Count(Ctr::kRxNoExchange);
+    return;
+  }
+  for (auto& [id, x] : xchgs_) {
+    if (x->sa() != sa || x->message_id() != 0) continue;
+    if (x->last_received_ == d.data) {
+      Count(Ctr::kRxRetransmitted);
+      if (!x->last_sent_.empty()) SendRaw(*sa, x->last_sent_);
+      return;
+    }
+    if (x->finished()) return;
+    x->last_received_ = d.data;
+    sa->last_peer_activity = Now();
+    x->OnMessage(h, msg->payloads);
+    return;
+  }
+  Count(Ctr::kRxNoExchange);
+}
+
+void Engine::HandlePhase1Start(const Datagram& d, const Header& h) {
+  // A retransmitted first message of an exchange we answer already.
+  for (auto& [id, s] : sas_) {
+    if (s->icookie == h.icookie && !s->initiator && s->peer == d.src) {
+      for (auto& [xid, x] : xchgs_)
+        if (x->sa() == s.get() && x->message_id() == 0 && !x->last_sent_.empty()) {
+          Count(Ctr::kRxRetransmitted);
+          SendRaw(*s, x->last_sent_);
+        }
+      return;
+    }
+  }
+  size_t half_open = 0;
+  for (auto& [id, s] : sas_)
+    if (!s->initiator && s->state == IkeSaState::kNegotiating) ++half_open;
+  if (half_open >= cfg_->half_open_limit) {
+    Count(Ctr::kHalfOpenRefused);
+    return;
+  }
+  auto msg = ParseMessage(d.data);
+  if (!msg.ok()) {
+    Count(Ctr::kRxMalformed);
+    return;
+  }
+  const bool aggressive = h.exchange == ExchangeType::kAggressive;
+  // Main mode: the policy by the peer's address; aggressive: by its ID (the exchange
+  // looks it up).
+  const PeerConfig* cfg = aggressive ? nullptr : FindPeerByAddress(d.src);
+  if (!aggressive && cfg && cfg->aggressive && !cfg->any) {
+    // The policy wants aggressive mode but the peer started main mode: accept, as the
+    // AR does, with the same keys.
+  }
+  IkeSa* sa = NewSa(false, d.dst, d.src, cfg);
+  sa->local_port = d.dport;
+  sa->peer_port = d.sport;
+  sa->icookie = h.icookie;
+  Bytes c = Random(8);
+  for (int i = 0; i < 8; ++i) sa->rcookie = sa->rcookie << 8 | c[i];
+  if (sa->rcookie == 0) sa->rcookie = 1;
+  sa->xauth_done = cfg == nullptr || cfg->xauth == XauthRole::kNone;
+  Count(aggressive ? Ctr::kAggrStartedResp : Ctr::kMainStartedResp);
+  auto x = std::make_unique<Phase1Exchange>(*this, sa, aggressive, false);
+  Phase1Exchange* raw = x.get();
+  xchgs_[raw->id()] = std::move(x);
+  Log(3, absl::StrCat("Exchange ", raw->id(), ": Phase 1 [resp] started with peer ", Ip(d.src)));
+  DebugMessage(false, *sa, h, msg->payloads, d.data);
+  raw->last_received_ = d.data;
+  raw->OnMessage(h, msg->payloads);
+  if (aggressive && sa->cfg) sa->xauth_done = sa->cfg->xauth == XauthRole::kNone;
+}
+
+void Engine::HandleEncrypted(IkeSa& sa, const Datagram& d, const Header& h) {
+  if (sa.keys.enc_key.empty()) {
+    Count(Ctr::kRxDecryptFailed);
+    return;
+  }
+  // Which exchange, and so which CBC state?
+  Exchange* x = nullptr;
+  for (auto& [id, ex] : xchgs_)
+    if (ex->sa() == &sa && ex->message_id() == h.message_id) x = ex.get();
+  if (x && x->last_received_ == d.data) {
+    Count(Ctr::kRxRetransmitted);
+    if (!x->last_sent_.empty()) SendRaw(sa, x->last_sent_);
+    return;
+  }
+  if (x && x->finished()) return;
+  Bytes iv;
+  if (x != nullptr) {
+    iv = x->iv_;
+  } else if (h.message_id != 0 && !sa.p1_last_block.empty()) {
+    iv = Phase2Iv(sa.choice.prf, sa.choice.cipher, sa.p1_last_block, h.message_id);
+  } else {
+    Count(Ctr::kRxNoExchange);
+    return;
+  }
+  const size_t len = std::min<size_t>(h.length, d.data.size());
+  if (len <= kHeaderLen) {
+    Count(Ctr::kRxMalformed);
+    return;
+  }
+  ByteSpan ct(d.data.data() + kHeaderLen, len - kHeaderLen);
+  Bytes next_iv;
+  auto plain = CbcDecrypt(sa.choice.cipher, sa.keys.enc_key.span(), iv, ct, &next_iv);
+  if (!plain.ok()) {
+    Count(Ctr::kRxDecryptFailed);
+    return;
+  }
+  auto pl = ParseChain(h.next, *plain);
+  if (!pl.ok()) {
+    // Usually a wrong key (a wrong pre-shared key shows here in main mode message 5).
+    Count(Ctr::kRxDecryptFailed);
+    Debug(kDebugTrace, absl::StrCat("ISAKMP: cannot decrypt a message from ", Ip(d.src),
+                                    " (wrong key?): ", pl.status().message()));
+    if (x && x->Phase() == 1) {
+      Log(4, absl::StrCat("Exchange ", x->id(),
+                          ": Failed - cannot decrypt the peer's message (check the pre-shared key)"));
+      // No error notify: it would need keys we evidently do not share.
+      x->Finish(false, "decryption failed");
+      Count(static_cast<Phase1Exchange*>(x)->aggressive() ? Ctr::kAggrAuthFailed
+                                                          : Ctr::kMainAuthFailed);
+      sa.state = IkeSaState::kDeleted;
+    }
+    return;
+  }
+  DebugMessage(false, sa, h, *pl, d.data);
+  sa.last_peer_activity = Now();
+  if (h.exchange == ExchangeType::kInformational) {
+    // Its HASH is checked there; the CBC state of informational exchanges is one-shot.
+    HandleInformational(sa, h, *pl, true);
+    return;
+  }
+  if (x == nullptr) {
+    if (h.exchange == ExchangeType::kQuick) {
+      if (!sa.established_ok()) {
+        Count(Ctr::kRxNoExchange);
+        return;
+      }
+      auto q = std::make_unique<QuickExchange>(*this, &sa, false, h.message_id);
+      x = q.get();
+      xchgs_[x->id()] = std::move(q);
+    } else {
+      Count(Ctr::kRxNoExchange);
+      return;
+    }
+  }
+  x->iv_ = std::move(next_iv);
+  x->last_received_ = d.data;
+  x->OnMessage(h, *pl);
+}
+
+void Engine::HandleInformational(IkeSa& sa, const Header& h, const std::vector<Payload>& pl,
+                                 bool encrypted) {
+  Count(Ctr::kInfoRx);
+  if (encrypted) {
+    if (pl.empty() || pl[0].type != PayloadType::kHash) {
+      Count(Ctr::kInfoBadHash);
+      return;
+    }
+    std::vector<Payload> rest(pl.begin() + 1, pl.end());
+    const Bytes want = QmHash1(sa.choice.prf, sa.keys.skeyid_a.span(), h.message_id, BuildChain(rest));
+    if (want != pl[0].body) {
+      Count(Ctr::kInfoBadHash);
+      return;
+    }
+  }
+  for (const auto& p : pl) {
+    if (p.type == PayloadType::kNotify) {
+      auto n = ParseNotify(p.body);
+      if (!n.ok()) continue;
+      Count(Ctr::kNotifiesReceived);
+      if (n->type == static_cast<uint16_t>(NotifyType::kDpdRUThere) ||
+          n->type == static_cast<uint16_t>(NotifyType::kDpdRUThereAck)) {
+        if (encrypted) OnDpd(sa, *n);
+        continue;
+      }
+      if (n->type == static_cast<uint16_t>(NotifyType::kInitialContact) && encrypted) {
+        PeerInitialContact(sa);
+        continue;
+      }
+      Log(3, absl::StrCat("Exchange ", sa.id, ": Notification Received - ",
+                          NotifyName(n->type)));
+      // An error notify during phase 1 ends that negotiation.
+      if (n->type < 16384 && sa.state == IkeSaState::kNegotiating) {
+        for (auto& [id, x] : xchgs_)
+          if (x->sa() == &sa && !x->finished()) x->Finish(false, absl::StrCat("peer says ",
+                                                                 NotifyName(n->type)));
+        sa.state = IkeSaState::kDeleted;
+      }
+    } else if (p.type == PayloadType::kDelete && encrypted) {
+      auto del = ParseDelete(p.body);
+      if (!del.ok()) continue;
+      Count(Ctr::kDeletesReceived);
+      PeerDeleted(sa, *del);
+      return;   // `sa` may be gone
+    }
+  }
+}
+
+void Engine::PeerDeleted(IkeSa& sa, const DeletePayload& d) {
+  if (d.protocol == ProtocolId::kIsakmp) {
+    Log(3, absl::StrCat("ISAKMP SA ", sa.id, " deleted by peer ", Ip(sa.peer)), "MSG");
+    DeleteIkeSa(sa, false, "deleted by the peer");
+    return;
+  }
+  std::vector<uint32_t> gone;
+  for (const Bytes& spi : d.spis) {
+    if (spi.size() != 4) continue;
+    const uint32_t v = Be32(spi.data());
+    for (const auto& [h, b] : bundles_) {
+      if (b.peer != sa.peer) continue;
+      for (const auto& [p, s] : b.out_spis)
+        if (s == v) gone.push_back(h);
+    }
+  }
+  std::sort(gone.begin(), gone.end());
+  gone.erase(std::unique(gone.begin(), gone.end()), gone.end());
+  for (uint32_t h : gone) {
+    env_.installer->Remove(h);
+    bundles_.erase(h);
+    Count(Ctr::kIpsecSasDeleted);
+  }
+}
+
+void Engine::PeerInitialContact(IkeSa& sa) {
+  // RFC 2407 4.6.3.3: the peer rebooted; everything older we had with it is stale.
+  std::vector<uint32_t> old_sas;
+  for (auto& [id, s] : sas_)
+    if (s.get() != &sa && s->peer == sa.peer && s->state == IkeSaState::kEstablished)
+      old_sas.push_back(id);
+  for (uint32_t id : old_sas) {
+    auto it = sas_.find(id);
+    if (it != sas_.end()) DeleteIkeSa(*it->second, false, "INITIAL-CONTACT from the peer");
+  }
+  for (auto it = bundles_.begin(); it != bundles_.end();) {
+    if (it->second.peer == sa.peer) {
+      env_.installer->Remove(it->first);
+      Count(Ctr::kIpsecSasDeleted);
+      it = bundles_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Engine::OnDpd(IkeSa& sa, const NotifyPayload& n) {
+  if (n.data.size() != 4) return;
+  const uint32_t seq = Be32(n.data.data());
+  if (n.type == static_cast<uint16_t>(NotifyType::kDpdRUThere)) {
+    Count(Ctr::kDpdRequestsRx);
+    if (sa.cfg && sa.cfg->dpd == DpdMode::kNone) return;
+    SendNotify(sa, NotifyType::kDpdRUThereAck, ProtocolId::kIsakmp, {}, n.data);
+    Count(Ctr::kDpdAcksTx);
+    return;
+  }
+  Count(Ctr::kDpdAcksRx);
+  if (sa.dpd_outstanding && *sa.dpd_outstanding == seq) {
+    sa.dpd_outstanding.reset();
+    sa.dpd_tries = 0;
+  }
+}
+
+// ---------------------------------------------------------------- time
+
+void Engine::Retransmit(Exchange& x) {
+  const uint32_t limit = x.sa() && x.sa()->cfg ? x.sa()->cfg->msg_retry_limit : 8;
+  if (x.retx_count_ >= limit) {
+    x.awaiting_reply_ = false;
+    x.next_retx_ = absl::InfiniteFuture();
+    x.OnTimeout();
+    return;
+  }
+  ++x.retx_count_;
+  Count(Ctr::kRetransmits);
+  SendRaw(*x.sa(), x.last_sent_);
+  if (!x.sa()->cfg || x.sa()->cfg->msg_backoff)
+    x.retx_timeout_ = std::min(x.retx_timeout_ * 2, absl::Seconds(30));
+  x.next_retx_ = Now() + x.retx_timeout_;
+}
+
+void Engine::DpdTick(IkeSa& sa) {
+  if (!sa.established_ok() || sa.cfg == nullptr || sa.cfg->dpd != DpdMode::kBoth || !sa.peer_dpd)
+    return;
+  const absl::Time now = Now();
+  if (sa.dpd_outstanding) {
+    const absl::Duration wait = absl::Milliseconds(sa.cfg->msg_timeout_ms);
+    if (now - sa.dpd_sent < wait) return;
+    if (sa.dpd_tries >= std::max<uint32_t>(sa.cfg->msg_retry_limit, 1)) {
+      Count(Ctr::kDpdPeerDead);
+      Log(4, absl::StrCat("DPD: peer ", Ip(sa.peer), " is dead; its SAs are removed"), "MSG");
+      const uint32_t peer = sa.peer;
+      for (auto it = bundles_.begin(); it != bundles_.end();) {
+        if (it->second.peer == peer) {
+          env_.installer->Remove(it->first);
+          Count(Ctr::kIpsecSasDeleted);
+          it = bundles_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      DeleteIkeSa(sa, false, "dead peer (DPD)");
+      return;
+    }
+  } else if (now - sa.last_peer_activity < absl::Seconds(sa.cfg->dpd_idle_s)) {
+    return;
+  }
+  if (!sa.dpd_outstanding) {
+    sa.dpd_seq = sa.dpd_seq == 0 ? (RandomU32() & 0x7fffffff) + 1 : sa.dpd_seq + 1;
+    sa.dpd_outstanding = sa.dpd_seq;
+    sa.dpd_tries = 0;
+  }
+  ++sa.dpd_tries;
+  sa.dpd_sent = now;
+  const uint32_t s = *sa.dpd_outstanding;
+  Bytes data{static_cast<uint8_t>(s >> 24), static_cast<uint8_t>(s >> 16),
+             static_cast<uint8_t>(s >> 8), static_cast<uint8_t>(s)};
+  SendNotify(sa, NotifyType::kDpdRUThere, ProtocolId::kIsakmp, {}, data);
+  Count(Ctr::kDpdRequestsTx);
+}
+
+void Engine::ExpireSas() {
+  const absl::Time now = Now();
+  std::vector<uint32_t> expired;
+  for (auto& [id, sa] : sas_) {
+    if (sa->state == IkeSaState::kDeleted) {
+      bool busy = false;
+      for (auto& [xid, x] : xchgs_)
+        if (x->sa() == sa.get() && !x->finished()) busy = true;
+      // A failed negotiation lingers a little so a retransmitted peer message is
+      // recognised, then goes.
+      if (!busy && now - sa->created > absl::Seconds(30)) expired.push_back(id);
+      continue;
+    }
+    if (sa->state == IkeSaState::kNegotiating) {
+      if (now - sa->created > absl::Seconds(120)) expired.push_back(id);
+      continue;
+    }
+    const uint32_t life = sa->choice.life_seconds;
+    if (life == 0) continue;
+    const absl::Duration age = now - sa->established;
+    if (age >= absl::Seconds(life)) {
+      expired.push_back(id);
+    } else if (!sa->soft_done && age >= absl::Seconds(uint64_t{life} * 95 / 100)) {
+      sa->soft_done = true;   // new quick modes go to a fresh ISAKMP SA from now on
+    }
+  }
+  for (uint32_t id : expired) {
+    auto it = sas_.find(id);
+    if (it == sas_.end()) continue;
+    if (it->second->state == IkeSaState::kEstablished) {
+      DeleteIkeSa(*it->second, true, "lifetime expired");
+    } else {
+      IkeSa* s = it->second.get();
+      for (auto xi = xchgs_.begin(); xi != xchgs_.end();)
+        xi = xi->second->sa() == s ? xchgs_.erase(xi) : std::next(xi);
+      sas_.erase(it);
+    }
+  }
+}
+
+void Engine::Reap() {
+  const absl::Time now = Now();
+  for (auto it = xchgs_.begin(); it != xchgs_.end();) {
+    Exchange& x = *it->second;
+    // Finished exchanges stay a while to answer retransmissions of the peer's last
+    // message (phase 1 for the SA's lifetime: they hold its last message).
+    if (x.finished() && x.Phase() != 1 && now - x.started() > absl::Seconds(60)) {
+      it = xchgs_.erase(it);
+      continue;
+    }
+    ++it;
+  }
+  for (auto it = bundles_.begin(); it != bundles_.end();) {
+    Bundle& b = it->second;
+    if (b.remove_at && now >= *b.remove_at) {
+      // Tell the peer, under the newest ISAKMP SA with it, which inbound SAs went.
+      IkeSa* sa = UsableSa(b.peer);
+      if (sa && sa->cfg && sa->cfg->send_deletes) {
+        for (const auto& [p, spi] : b.in_spis) {
+          if (p == control::SaProtocol::kComp) continue;
+          Bytes s{static_cast<uint8_t>(spi >> 24), static_cast<uint8_t>(spi >> 16),
+                  static_cast<uint8_t>(spi >> 8), static_cast<uint8_t>(spi)};
+          SendDelete(*sa, p == control::SaProtocol::kAh ? ProtocolId::kAh : ProtocolId::kEsp, {s});
+        }
+      }
+      env_.installer->Remove(it->first);
+      Count(Ctr::kIpsecSasDeleted);
+      it = bundles_.erase(it);
+      continue;
+    }
+    ++it;
+  }
+}
+
+void Engine::Tick() {
+  const absl::Time now = Now();
+  std::vector<uint32_t> due;
+  for (auto& [id, x] : xchgs_)
+    if (x->awaiting_reply_ && !x->finished() && now >= x->next_retx_) due.push_back(id);
+  for (uint32_t id : due) {
+    auto it = xchgs_.find(id);
+    if (it != xchgs_.end()) Retransmit(*it->second);
+  }
+  std::vector<uint32_t> ids;
+  for (auto& [id, sa] : sas_) ids.push_back(id);
+  for (uint32_t id : ids) {
+    auto it = sas_.find(id);
+    if (it != sas_.end()) DpdTick(*it->second);
+  }
+  ExpireSas();
+  Reap();
+  if (!pending_.empty()) RunPending();
+}
+
+// ---------------------------------------------------------------- status
+
+std::vector<IsakmpSaInfo> Engine::IsakmpSas() const {
+  std::vector<IsakmpSaInfo> out;
+  const absl::Time now = Now();
+  for (const auto& [id, sa] : sas_) {
+    if (sa->state != IkeSaState::kEstablished) continue;
+    IsakmpSaInfo i;
+    i.id = sa->id;
+    i.peer = sa->peer;
+    i.peer_port = sa->peer_port;
+    i.local = sa->local;
+    i.policy = sa->policy;
+    i.encalg = EncName(sa->choice);
+    i.hashalg = HashName(sa->choice.prf);
+    i.mode = sa->cfg && sa->cfg->aggressive ? "AGGRESSIVE" : "MAIN";
+    for (const auto& [xid, x] : xchgs_)
+      if (x->sa() == sa.get() && x->Phase() == 1) i.mode = x->TypeName();
+    i.auth = sa->choice.auth == AuthMethod::kRsaSig ? "RSASIG" : "PRESHARED";
+    i.group = sa->choice.group;
+    i.hard_kbytes = sa->choice.life_kbytes;
+    i.soft_kbytes = sa->choice.life_kbytes * 95 / 100;
+    i.used_bytes = sa->bytes;
+    i.hard_seconds = sa->choice.life_seconds;
+    i.soft_seconds = static_cast<uint32_t>(uint64_t{sa->choice.life_seconds} * 95 / 100);
+    i.used_seconds = static_cast<uint32_t>(absl::ToInt64Seconds(now - sa->established));
+    i.local_id = sa->local_id.ToString();
+    i.remote_id = sa->remote_id.ToString();
+    i.nat_t = sa->floated;
+    i.local_behind_nat = sa->local_behind_nat;
+    i.peer_behind_nat = sa->peer_behind_nat;
+    i.dpd = sa->peer_dpd;
+    i.state = sa->soft_done ? "EXPIRING" : "ESTABLISHED";
+    i.icookie = sa->icookie;
+    i.rcookie = sa->rcookie;
+    if (!sa->xauth_user.empty()) i.xauth = "SERVER " + sa->xauth_user;
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+std::vector<ExchangeInfo> Engine::Exchanges() const {
+  std::vector<ExchangeInfo> out;
+  for (const auto& [id, x] : xchgs_) {
+    if (x->finished()) continue;
+    ExchangeInfo i;
+    i.id = x->id();
+    i.phase = x->Phase();
+    i.state = x->StateName();
+    i.peer = x->sa() ? x->sa()->peer : 0;
+    i.type = x->TypeName();
+    i.initiator = x->initiator();
+    i.retransmits = x->retransmits();
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+IsakmpCounters Engine::Counters() const {
+  IsakmpCounters c;
+  for (const auto& n : kCtrNames) {
+    if (c.groups.empty() || c.groups.back().name != n.group) c.groups.push_back({n.group, {}});
+    c.groups.back().values.push_back({n.name, ctr_[static_cast<size_t>(n.c)]});
+  }
+  return c;
+}
+
+void Engine::ResetSas() {
+  std::vector<uint32_t> ids;
+  for (auto& [id, sa] : sas_) ids.push_back(id);
+  for (uint32_t id : ids) {
+    auto it = sas_.find(id);
+    if (it != sas_.end()) DeleteIkeSa(*it->second, true, "RESET ISAKMP");
+  }
+  xchgs_.clear();
+  pending_.clear();
+}
+
+void Engine::ResetCounters() { std::fill(std::begin(ctr_), std::end(ctr_), 0); }
+
+std::map<uint32_t, uint32_t> Engine::Bundles() const {
+  std::map<uint32_t, uint32_t> out;
+  for (const auto& [h, b] : bundles_) out[h] = b.policy_id;
+  return out;
+}
+
+}  // namespace arsec::ike

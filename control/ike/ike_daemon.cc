@@ -1,0 +1,158 @@
+#include "control/ike/ike_daemon.h"
+
+#include <openssl/rand.h>
+
+#include "absl/time/clock.h"
+
+namespace arsec::ike {
+
+IkeDaemon::IkeDaemon(DatagramTransport* transport, SaInstaller* installer, LogFn log)
+    : transport_(transport) {
+  EngineEnv env;
+  env.transport = transport;
+  env.installer = installer;
+  env.log = std::move(log);
+  env.debug = [this](uint32_t flag, const std::string& text) { DebugOut(flag, text); };
+  env.now = [] { return absl::Now(); };
+  env.random = [](uint8_t* p, size_t n) {
+    if (RAND_bytes(p, static_cast<int>(n)) != 1) std::abort();   // no randomness: no IKE
+  };
+  engine_ = std::make_unique<Engine>(std::move(env));
+}
+
+IkeDaemon::~IkeDaemon() { Stop(); }
+
+void IkeDaemon::Start() {
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void IkeDaemon::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void IkeDaemon::Post(std::function<void(Engine&)> f) {
+  std::lock_guard<std::mutex> l(post_mu_);
+  posted_.push_back(std::move(f));
+}
+
+void IkeDaemon::Configure(std::shared_ptr<const IkeConfig> cfg) {
+  Post([cfg = std::move(cfg)](Engine& e) mutable { e.Configure(std::move(cfg)); });
+}
+
+void IkeDaemon::Acquire(uint32_t policy_id, uint32_t src, uint32_t dst) {
+  Post([=](Engine& e) { e.Acquire(policy_id, src, dst); });
+}
+
+void IkeDaemon::SoftExpired(uint32_t handle) {
+  Post([=](Engine& e) { e.SoftExpired(handle); });
+}
+
+void IkeDaemon::HardExpired(uint32_t handle) {
+  Post([=](Engine& e) { e.HardExpired(handle); });
+}
+
+void IkeDaemon::ResetSas() {
+  Post([](Engine& e) { e.ResetSas(); });
+}
+
+void IkeDaemon::ResetCounters() {
+  Post([](Engine& e) { e.ResetCounters(); });
+}
+
+void IkeDaemon::SetDebug(uint32_t flags, std::shared_ptr<control::ConsoleSink> console) {
+  uint32_t all = 0;
+  {
+    std::lock_guard<std::mutex> l(debug_mu_);
+    bool found = false;
+    for (auto& c : consoles_) {
+      if (c.console.lock() == console) {
+        c.flags = flags;
+        found = true;
+      }
+    }
+    if (!found && flags != 0 && console) consoles_.push_back({console, flags});
+    std::vector<DebugConsole> keep;
+    for (auto& c : consoles_)
+      if (!c.console.expired() && c.flags != 0) keep.push_back(c);
+    consoles_.swap(keep);
+    for (auto& c : consoles_) all |= c.flags;
+  }
+  Post([all](Engine& e) { e.SetDebugFlags(all); });
+}
+
+void IkeDaemon::DebugOut(uint32_t flag, const std::string& text) {
+  std::vector<std::shared_ptr<control::ConsoleSink>> to;
+  {
+    std::lock_guard<std::mutex> l(debug_mu_);
+    for (auto& c : consoles_) {
+      if (!(c.flags & flag)) continue;
+      if (auto s = c.console.lock()) to.push_back(std::move(s));
+    }
+  }
+  for (auto& s : to) s->Post(text);
+}
+
+std::vector<IsakmpSaInfo> IkeDaemon::IsakmpSas() {
+  std::lock_guard<std::mutex> l(status_mu_);
+  return sas_;
+}
+
+std::vector<ExchangeInfo> IkeDaemon::Exchanges() {
+  std::lock_guard<std::mutex> l(status_mu_);
+  return xchgs_;
+}
+
+IsakmpCounters IkeDaemon::Counters() {
+  std::lock_guard<std::mutex> l(status_mu_);
+  return counters_;
+}
+
+void IkeDaemon::RunPosted() {
+  std::deque<std::function<void(Engine&)>> work;
+  {
+    std::lock_guard<std::mutex> l(post_mu_);
+    work.swap(posted_);
+  }
+  for (auto& f : work) f(*engine_);
+}
+
+void IkeDaemon::Snapshot() {
+  auto sas = engine_->IsakmpSas();
+  auto xs = engine_->Exchanges();
+  auto c = engine_->Counters();
+  std::lock_guard<std::mutex> l(status_mu_);
+  sas_ = std::move(sas);
+  xchgs_ = std::move(xs);
+  counters_ = std::move(c);
+}
+
+void IkeDaemon::Loop() {
+  std::vector<Datagram> in;
+  absl::Time next_tick = absl::Now();
+  Snapshot();
+  while (!stop_) {
+    transport_->Wait(10);
+    bool changed = false;
+    {
+      std::lock_guard<std::mutex> l(post_mu_);
+      changed = !posted_.empty();
+    }
+    RunPosted();
+    in.clear();
+    changed |= transport_->Receive(in, 64) > 0;
+    for (const auto& d : in) engine_->OnDatagram(d);
+    const absl::Time now = absl::Now();
+    if (now >= next_tick) {
+      engine_->Tick();
+      next_tick = now + absl::Milliseconds(100);
+      changed = true;
+    }
+    // SHOW reads a copy: refreshed after anything happened (at least every tick).
+    if (changed) Snapshot();
+  }
+}
+
+}  // namespace arsec::ike

@@ -1,0 +1,77 @@
+// The IKE daemon of arsec-control: one thread that owns the Engine, feeds it the
+// datagrams of its transport, ticks its timers every 100 ms, and takes work posted by
+// other threads (a new configuration snapshot, acquire and expiry events from the
+// dataplane, RESET and DEBUG from the CLI).
+//
+// Nothing outside the thread ever touches the engine. The CLI reads snapshots of its
+// state (SHOW ISAKMP SA/EXCHANGE/COUNTERS) refreshed after every step, so a SHOW never
+// waits for IKE, and the engine's calls into the SaInstaller (which takes the
+// controller's lock) can never deadlock with a command holding that lock.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "control/ike/engine.h"
+#include "control/ike/ike_service.h"
+
+namespace arsec::ike {
+
+class IkeDaemon : public IkeService {
+ public:
+  using LogFn = std::function<void(int severity, const std::string& stype, const std::string& line)>;
+  IkeDaemon(DatagramTransport* transport, SaInstaller* installer, LogFn log);
+  ~IkeDaemon() override;
+
+  void Start();
+  void Stop();
+
+  // ---- posted work (any thread, never blocks on IKE)
+  void Configure(std::shared_ptr<const IkeConfig> cfg);
+  void Acquire(uint32_t policy_id, uint32_t src, uint32_t dst);
+  void SoftExpired(uint32_t bundle_handle);
+  void HardExpired(uint32_t bundle_handle);
+  // Runs `f` on the daemon thread with the engine (tests, PRENEGOTIATE).
+  void Post(std::function<void(Engine&)> f);
+
+  // ---- IkeService
+  std::vector<IsakmpSaInfo> IsakmpSas() override;
+  std::vector<ExchangeInfo> Exchanges() override;
+  IsakmpCounters Counters() override;
+  void ResetSas() override;
+  void ResetCounters() override;
+  void SetDebug(uint32_t flags, std::shared_ptr<control::ConsoleSink> console) override;
+
+ private:
+  void Loop();
+  void RunPosted();
+  void Snapshot();
+  void DebugOut(uint32_t flag, const std::string& text);
+
+  DatagramTransport* transport_;
+  std::unique_ptr<Engine> engine_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+
+  std::mutex post_mu_;
+  std::deque<std::function<void(Engine&)>> posted_;
+
+  std::mutex status_mu_;
+  std::vector<IsakmpSaInfo> sas_;
+  std::vector<ExchangeInfo> xchgs_;
+  IsakmpCounters counters_;
+
+  std::mutex debug_mu_;
+  struct DebugConsole {
+    std::weak_ptr<control::ConsoleSink> console;
+    uint32_t flags = 0;
+  };
+  std::vector<DebugConsole> consoles_;
+};
+
+}  // namespace arsec::ike

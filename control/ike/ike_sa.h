@@ -1,0 +1,57 @@
+// One ISAKMP (phase 1) SA as the engine keeps it: who the peer is, the algorithms and
+// keys phase 1 agreed, the CBC state phase 2 starts from, NAT-T and DPD state.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "control/ike/ike_config.h"
+#include "control/ike/ike_crypto.h"
+#include "control/ike/proposal.h"
+
+namespace arsec::ike {
+
+enum class IkeSaState : uint8_t { kNegotiating, kEstablished, kDeleted };
+
+struct IkeSa {
+  uint32_t id = 0;                   // SHOW ISAKMP SA id
+  uint64_t icookie = 0, rcookie = 0;
+  bool initiator = true;             // we sent the first message of phase 1
+  IkeSaState state = IkeSaState::kNegotiating;
+  std::string policy;                // ISAKMP policy name
+  const PeerConfig* cfg = nullptr;   // valid until the next Configure (re-resolved then)
+
+  // Addresses and ports as the datagrams carry them (after NAT-T floating: 4500).
+  uint32_t local = 0, peer = 0;
+  uint16_t local_port = 500, peer_port = 500;
+  bool nat_t_vid = false;            // the peer sent an RFC 3947 / draft vendor id
+  bool nat_t_rfc = true;             // RFC 3947 payload numbers (else the draft's)
+  bool local_behind_nat = false, peer_behind_nat = false;
+  bool floated = false;              // moved to port 4500
+  bool peer_dpd = false;             // the peer sent the RFC 3706 vendor id
+  bool peer_xauth = false;
+
+  Phase1Choice choice;               // negotiated algorithms
+  Phase1Keys keys;
+  Bytes p1_last_block;               // the last CBC block of phase 1 (phase 2 IVs)
+  Identity local_id, remote_id;
+
+  absl::Time created;
+  absl::Time established;
+  absl::Time last_peer_activity;     // DPD: any valid message from the peer
+  uint64_t bytes = 0;                // ISAKMP bytes protected (for KBYTES lifetimes)
+  bool soft_done = false;            // the soft lifetime acted on
+  uint32_t dpd_seq = 0;              // our next R-U-THERE sequence number
+  std::optional<uint32_t> dpd_outstanding;   // sequence number awaiting its ACK
+  absl::Time dpd_sent;
+  uint32_t dpd_tries = 0;
+  bool xauth_done = true;            // XAUTH pending (server or client) blocks phase 2
+  std::string xauth_user;            // the user XAUTH authenticated (server side)
+  bool initial_contact_sent = false;
+
+  bool established_ok() const { return state == IkeSaState::kEstablished && xauth_done; }
+};
+
+}  // namespace arsec::ike

@@ -1,0 +1,463 @@
+// Two arsec IKE engines in one process: Main, Aggressive and Quick Mode (with and
+// without PFS), NAT-T through a simulated NAT, wrong keys, proposal mismatches, lost
+// messages, DPD, DELETE and rekeying, over an in-memory transport with fixed randomness
+// and a manual clock. The SAs both sides install must mirror each other: A's outbound
+// SPI and keys are B's inbound ones and vice versa.
+#include <deque>
+#include <map>
+#include <memory>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "cli/lang/bundle_string.h"
+#include "control/ike/engine.h"
+#include "gtest/gtest.h"
+
+namespace arsec::ike {
+namespace {
+
+constexpr uint32_t kA = 0xc0000201;       // 192.0.2.1
+constexpr uint32_t kB = 0xc6336402;       // 198.51.100.2
+constexpr uint32_t kNatOutside = 0xcb007107;   // 203.0.113.7: A's NAT
+
+// The wire between the two engines: datagrams queue until Pump delivers them. A NAT in
+// front of A rewrites A's source (and B's replies back) when enabled.
+class Wire {
+ public:
+  struct End : DatagramTransport {
+    Wire* w = nullptr;
+    int side = 0;
+    std::deque<Datagram> in;
+    absl::Status Send(const Datagram& d) override {
+      w->Deliver(side, d);
+      return absl::OkStatus();
+    }
+    size_t Receive(std::vector<Datagram>& out, size_t max) override {
+      size_t n = 0;
+      while (!in.empty() && n < max) {
+        out.push_back(std::move(in.front()));
+        in.pop_front();
+        ++n;
+      }
+      return n;
+    }
+    void Wait(int) override {}
+  };
+  Wire() {
+    a.w = b.w = this;
+    a.side = 0;
+    b.side = 1;
+  }
+  void Deliver(int from, Datagram d) {
+    ++sent[from];
+    if (drop_next[from] > 0) {
+      --drop_next[from];
+      return;
+    }
+    if (nat) {
+      if (from == 0) {   // A -> B: source rewritten
+        nat_inside_port[d.sport] = d.sport;
+        d.src = kNatOutside;
+        d.sport = static_cast<uint16_t>(d.sport == 500 ? 31000 : 31001);
+      } else {           // B -> NAT -> A
+        if (d.dst != kNatOutside) return;
+        d.dst = kA;
+        d.dport = d.dport == 31000 ? 500 : 4500;
+      }
+    }
+    (from == 0 ? b : a).in.push_back(std::move(d));
+  }
+  End a, b;
+  bool nat = false;
+  int drop_next[2] = {0, 0};
+  int sent[2] = {0, 0};
+  std::map<uint16_t, uint16_t> nat_inside_port;
+};
+
+// Records installed bundles.
+class RecordingInstaller : public SaInstaller {
+ public:
+  uint32_t ReserveSpi(control::SaProtocol p) override {
+    return p == control::SaProtocol::kComp ? 0x1000 + next_++ : base_ + next_++;
+  }
+  void ReleaseSpi(control::SaProtocol, uint32_t) override {}
+  absl::StatusOr<uint32_t> Install(const NegotiatedBundle& b) override {
+    const uint32_t h = ++handle_;
+    bundles[h] = b;
+    return h;
+  }
+  void Remove(uint32_t handle) override {
+    removed.push_back(handle);
+    bundles.erase(handle);
+  }
+  explicit RecordingInstaller(uint32_t base) : base_(base) {}
+  std::map<uint32_t, NegotiatedBundle> bundles;
+  std::vector<uint32_t> removed;
+
+ private:
+  uint32_t base_;
+  uint32_t next_ = 0;
+  uint32_t handle_ = 0;
+};
+
+struct Side {
+  explicit Side(DatagramTransport* t, uint32_t spi_base, uint32_t seed)
+      : installer(spi_base), rng(seed) {
+    EngineEnv env;
+    env.transport = t;
+    env.installer = &installer;
+    env.log = [this](int, const std::string&, const std::string& line) { log.push_back(line); };
+    env.now = [this] { return now; };
+    env.random = [this](uint8_t* p, size_t n) {
+      for (size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(rng());
+    };
+    engine = std::make_unique<Engine>(std::move(env));
+  }
+  RecordingInstaller installer;
+  std::mt19937 rng;
+  absl::Time now = absl::FromUnixSeconds(1700000000);
+  std::vector<std::string> log;
+  std::unique_ptr<Engine> engine;
+  bool Logged(const std::string& s) const {
+    for (const auto& l : log)
+      if (l.find(s) != std::string::npos) return true;
+    return false;
+  }
+};
+
+control::SaSpec EspSpec(uint32_t id, control::EncAlg enc, control::HashAlg hash) {
+  control::SaSpec s;
+  s.id = id;
+  s.keyman = control::KeyManagement::kIsakmp;
+  s.protocol = control::SaProtocol::kEsp;
+  s.encalg = enc;
+  s.hashalg = hash;
+  return s;
+}
+
+Phase2Policy MakePolicy(uint32_t id, uint32_t local, uint32_t peer, uint32_t lnet, uint32_t rnet,
+                        const std::string& bundle, std::map<uint32_t, control::SaSpec> specs,
+                        int pfs) {
+  Phase2Policy p;
+  p.policy_id = id;
+  p.name = absl::StrCat("vpn", id);
+  p.view.action = control::PolicyAction::kIpsec;
+  p.view.keyman = control::KeyManagement::kIsakmp;
+  p.view.peer = peer;
+  p.view.laddr = lnet;
+  p.view.lmask = 0xffffff00;
+  p.view.raddr = rnet;
+  p.view.rmask = 0xffffff00;
+  p.local = local;
+  p.bundle.id = 1;
+  p.bundle.keyman = control::KeyManagement::kIsakmp;
+  p.bundle.bundle = *lang::ParseBundleString(bundle);
+  p.bundle.text = bundle;
+  p.specs = std::move(specs);
+  p.pfs_group = pfs;
+  return p;
+}
+
+PeerConfig MakePeer(const std::string& name, uint32_t peer, const std::string& psk, int group) {
+  PeerConfig c;
+  c.name = name;
+  c.peer = peer;
+  c.psk = SecretBytes(Bytes(psk.begin(), psk.end()));
+  Phase1Offer o;
+  o.enc = P1Encryption::kAes;
+  o.key_bits = 128;
+  o.hash = P1Hash::kSha;
+  o.auth = AuthMethod::kPsk;
+  o.group = group;
+  o.life_seconds = 86400;
+  o.life_kbytes = 0;
+  c.offers.push_back(o);
+  c.msg_timeout_ms = 1000;
+  c.msg_retry_limit = 3;
+  return c;
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  EngineTest() : a_(&wire_.a, 0xa0000000, 1), b_(&wire_.b, 0xb0000000, 2) {}
+
+  void Configure(std::shared_ptr<IkeConfig> ca, std::shared_ptr<IkeConfig> cb) {
+    cfg_a_ = ca;
+    cfg_b_ = cb;
+    a_.engine->Configure(ca);
+    b_.engine->Configure(cb);
+  }
+  std::shared_ptr<IkeConfig> Basic(bool is_a, const std::string& psk, int group, int pfs,
+                                   const std::string& bundle = "1") {
+    auto c = std::make_shared<IkeConfig>();
+    c->enabled = true;
+    const uint32_t me = is_a ? kA : kB, peer = is_a ? kB : kA;
+    c->local_addrs = {me};
+    c->peers.push_back(MakePeer(is_a ? "toB" : "toA", peer, psk, group));
+    std::map<uint32_t, control::SaSpec> specs{
+        {1, EspSpec(1, control::EncAlg::kAes128, control::HashAlg::kSha)}};
+    c->policies.push_back(MakePolicy(7, me, peer, is_a ? 0xc0a80a00 : 0xc0a81400,
+                                     is_a ? 0xc0a81400 : 0xc0a80a00, bundle, specs, pfs));
+    return c;
+  }
+  // Delivers queued datagrams both ways until the wire is quiet.
+  void Pump(int rounds = 50) {
+    for (int i = 0; i < rounds; ++i) {
+      std::vector<Datagram> in;
+      wire_.a.Receive(in, 64);
+      for (auto& d : in) a_.engine->OnDatagram(d);
+      in.clear();
+      wire_.b.Receive(in, 64);
+      for (auto& d : in) b_.engine->OnDatagram(d);
+      if (wire_.a.in.empty() && wire_.b.in.empty()) return;
+    }
+  }
+  void Advance(absl::Duration d) {
+    a_.now += d;
+    b_.now += d;
+    a_.engine->Tick();
+    b_.engine->Tick();
+    Pump();
+  }
+  static void ExpectMirrored(const NegotiatedBundle& x, const NegotiatedBundle& y) {
+    ASSERT_EQ(x.sas.size(), y.sas.size());
+    for (size_t i = 0; i < x.sas.size(); ++i) {
+      EXPECT_EQ(x.sas[i].out_spi, y.sas[i].in_spi);
+      EXPECT_EQ(x.sas[i].in_spi, y.sas[i].out_spi);
+      EXPECT_EQ(x.sas[i].out_key.bytes(), y.sas[i].in_key.bytes());
+      EXPECT_EQ(x.sas[i].in_key.bytes(), y.sas[i].out_key.bytes());
+      EXPECT_NE(x.sas[i].in_key.bytes(), x.sas[i].out_key.bytes());
+      EXPECT_EQ(x.sas[i].enc, y.sas[i].enc);
+      EXPECT_EQ(x.sas[i].hash, y.sas[i].hash);
+    }
+  }
+
+  Wire wire_;
+  Side a_, b_;
+  std::shared_ptr<IkeConfig> cfg_a_, cfg_b_;
+};
+
+TEST_F(EngineTest, MainModeAndQuickModeInstallMirroredSas) {
+  Configure(Basic(true, "s3cret", 2, 0), Basic(false, "s3cret", 2, 0));
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(a_.engine->IsakmpSas().size(), 1u);
+  ASSERT_EQ(b_.engine->IsakmpSas().size(), 1u);
+  EXPECT_EQ(a_.engine->IsakmpSas()[0].encalg, "AES128");
+  EXPECT_EQ(a_.engine->IsakmpSas()[0].mode, "MAIN");
+  ASSERT_EQ(a_.installer.bundles.size(), 1u);
+  ASSERT_EQ(b_.installer.bundles.size(), 1u);
+  const auto& x = a_.installer.bundles.begin()->second;
+  const auto& y = b_.installer.bundles.begin()->second;
+  ExpectMirrored(x, y);
+  EXPECT_EQ(x.sas[0].in_key.size(), 16u + 20u);   // AES-128 key + HMAC-SHA1 key
+  EXPECT_FALSE(x.udp_encap);
+  EXPECT_EQ(x.peer, kB);
+  EXPECT_EQ(y.peer, kA);
+  EXPECT_EQ(a_.engine->counter(Ctr::kMainDone), 1u);
+  EXPECT_EQ(b_.engine->counter(Ctr::kQuickDone), 1u);
+  EXPECT_TRUE(a_.Logged("Phase 1 [init] started with peer 198.51.100.2"));
+  EXPECT_TRUE(a_.Logged("Completed successfully"));
+  EXPECT_TRUE(a_.engine->Exchanges().empty());
+}
+
+TEST_F(EngineTest, QuickModeWithPfs) {
+  Configure(Basic(true, "k", 1, 2), Basic(false, "k", 1, 2));
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(a_.installer.bundles.size(), 1u);
+  ASSERT_EQ(b_.installer.bundles.size(), 1u);
+  ExpectMirrored(a_.installer.bundles.begin()->second, b_.installer.bundles.begin()->second);
+}
+
+TEST_F(EngineTest, WrongPreSharedKeyFailsBothSides) {
+  Configure(Basic(true, "right", 2, 0), Basic(false, "wrong", 2, 0));
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  EXPECT_TRUE(a_.installer.bundles.empty());
+  EXPECT_TRUE(b_.installer.bundles.empty());
+  EXPECT_TRUE(a_.engine->IsakmpSas().empty());
+  EXPECT_TRUE(b_.engine->IsakmpSas().empty());
+  EXPECT_GE(b_.engine->counter(Ctr::kMainAuthFailed) + a_.engine->counter(Ctr::kMainAuthFailed), 1u);
+}
+
+TEST_F(EngineTest, Phase1ProposalMismatch) {
+  auto cb = Basic(false, "k", 2, 0);
+  cb->peers[0].offers[0].group = 14;
+  Configure(Basic(true, "k", 2, 0), cb);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  EXPECT_EQ(b_.engine->counter(Ctr::kMainNoProposal), 1u);
+  EXPECT_TRUE(b_.Logged("Failed"));
+  EXPECT_TRUE(a_.installer.bundles.empty());
+}
+
+TEST_F(EngineTest, Phase2ProposalMismatch) {
+  auto cb = Basic(false, "k", 2, 0);
+  cb->policies[0].specs[1] = EspSpec(1, control::EncAlg::k3DesOuter, control::HashAlg::kMd5);
+  Configure(Basic(true, "k", 2, 0), cb);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  EXPECT_EQ(a_.engine->IsakmpSas().size(), 1u);   // phase 1 fine
+  EXPECT_EQ(b_.engine->counter(Ctr::kQuickNoProposal), 1u);
+  EXPECT_TRUE(a_.installer.bundles.empty());
+  EXPECT_TRUE(b_.installer.bundles.empty());
+}
+
+TEST_F(EngineTest, AggressiveModeByIdentity) {
+  auto ca = Basic(true, "k", 2, 0);
+  ca->peers[0].aggressive = true;
+  ca->peers[0].local_id = Identity::FromString("client1");
+  auto cb = Basic(false, "k", 2, 0);
+  cb->peers[0].peer = 0;
+  cb->peers[0].any = true;
+  cb->peers[0].aggressive = true;
+  cb->peers[0].remote_id = Identity::FromString("client1");
+  cb->policies[0].view.peer = 0;
+  cb->policies[0].view.peer_dynamic = true;
+  Configure(ca, cb);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(a_.engine->IsakmpSas().size(), 1u);
+  EXPECT_EQ(a_.engine->IsakmpSas()[0].mode, "AGGRESSIVE");
+  EXPECT_EQ(b_.engine->IsakmpSas()[0].remote_id, "client1");
+  ASSERT_EQ(b_.installer.bundles.size(), 1u);
+  EXPECT_EQ(b_.installer.bundles.begin()->second.peer, kA);
+  ExpectMirrored(a_.installer.bundles.begin()->second, b_.installer.bundles.begin()->second);
+}
+
+TEST_F(EngineTest, AggressiveModeUnknownIdentityRefused) {
+  auto ca = Basic(true, "k", 2, 0);
+  ca->peers[0].aggressive = true;
+  ca->peers[0].local_id = Identity::FromString("intruder");
+  auto cb = Basic(false, "k", 2, 0);
+  cb->peers[0].peer = 0;
+  cb->peers[0].any = true;
+  cb->peers[0].aggressive = true;
+  cb->peers[0].remote_id = Identity::FromString("client1");
+  Configure(ca, cb);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  EXPECT_TRUE(b_.engine->IsakmpSas().empty());
+  EXPECT_TRUE(b_.installer.bundles.empty());
+}
+
+TEST_F(EngineTest, NatTraversalFloatsAndEncapsulates) {
+  auto ca = Basic(true, "k", 2, 0);
+  auto cb = Basic(false, "k", 2, 0);
+  ca->peers[0].nat_t = true;
+  cb->peers[0].nat_t = true;
+  cb->peers[0].peer = 0;       // B sees A's NAT address: A is a PEER=ANY client for it
+  cb->peers[0].any = true;
+  cb->policies[0].view.peer = 0;
+  cb->policies[0].view.peer_dynamic = true;
+  wire_.nat = true;
+  Configure(ca, cb);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(a_.installer.bundles.size(), 1u);
+  ASSERT_EQ(b_.installer.bundles.size(), 1u);
+  const auto& x = a_.installer.bundles.begin()->second;
+  const auto& y = b_.installer.bundles.begin()->second;
+  EXPECT_TRUE(x.udp_encap);
+  EXPECT_TRUE(y.udp_encap);
+  EXPECT_EQ(x.encap_sport, 4500);
+  EXPECT_EQ(x.encap_dport, 4500);
+  EXPECT_EQ(y.peer, kNatOutside);
+  EXPECT_EQ(y.encap_dport, 31001);   // the NAT's port for A's 4500
+  EXPECT_TRUE(a_.engine->IsakmpSas()[0].local_behind_nat);
+  EXPECT_TRUE(b_.engine->IsakmpSas()[0].peer_behind_nat);
+  ExpectMirrored(x, y);
+}
+
+TEST_F(EngineTest, LostMessageIsRetransmitted) {
+  Configure(Basic(true, "k", 2, 0), Basic(false, "k", 2, 0));
+  wire_.drop_next[1] = 1;   // B's first answer is lost
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  EXPECT_TRUE(a_.installer.bundles.empty());
+  Advance(absl::Milliseconds(1100));
+  EXPECT_GE(a_.engine->counter(Ctr::kRetransmits), 1u);
+  EXPECT_GE(b_.engine->counter(Ctr::kRxRetransmitted), 1u);
+  ASSERT_EQ(a_.installer.bundles.size(), 1u);
+  ASSERT_EQ(b_.installer.bundles.size(), 1u);
+}
+
+TEST_F(EngineTest, DeadPeerDetected) {
+  auto ca = Basic(true, "k", 2, 0);
+  ca->peers[0].dpd_idle_s = 5;
+  Configure(ca, Basic(false, "k", 2, 0));
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(a_.installer.bundles.size(), 1u);
+  // The peer answers DPD while alive.
+  Advance(absl::Seconds(6));
+  EXPECT_GE(a_.engine->counter(Ctr::kDpdAcksRx), 1u);
+  EXPECT_EQ(a_.installer.bundles.size(), 1u);
+  // Then dies: everything toward it is dropped.
+  wire_.drop_next[0] = 1000;
+  for (int i = 0; i < 20; ++i) Advance(absl::Seconds(2));
+  EXPECT_EQ(a_.engine->counter(Ctr::kDpdPeerDead), 1u);
+  EXPECT_TRUE(a_.installer.bundles.empty());
+  EXPECT_TRUE(a_.engine->IsakmpSas().empty());
+}
+
+TEST_F(EngineTest, ResetSendsDeleteToThePeer) {
+  Configure(Basic(true, "k", 2, 0), Basic(false, "k", 2, 0));
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(b_.engine->IsakmpSas().size(), 1u);
+  a_.engine->ResetSas();
+  Pump();
+  EXPECT_TRUE(a_.engine->IsakmpSas().empty());
+  EXPECT_TRUE(b_.engine->IsakmpSas().empty());
+  EXPECT_EQ(b_.engine->counter(Ctr::kDeletesReceived), 1u);
+}
+
+TEST_F(EngineTest, RekeyIsMakeBeforeBreak) {
+  Configure(Basic(true, "k", 2, 0), Basic(false, "k", 2, 0));
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(a_.installer.bundles.size(), 1u);
+  const uint32_t old_a = a_.installer.bundles.begin()->first;
+  const uint32_t old_spi = a_.installer.bundles.begin()->second.sas[0].in_spi;
+  a_.engine->SoftExpired(old_a);
+  Pump();
+  // Both bundles live until the delete delay has passed.
+  EXPECT_EQ(a_.installer.bundles.size(), 2u);
+  EXPECT_EQ(b_.installer.bundles.size(), 2u);
+  Advance(absl::Seconds(31));
+  ASSERT_EQ(a_.installer.bundles.size(), 1u);
+  EXPECT_NE(a_.installer.bundles.begin()->second.sas[0].in_spi, old_spi);
+  EXPECT_EQ(a_.installer.removed.size(), 1u);
+  EXPECT_EQ(b_.installer.bundles.size(), 1u);   // removed on the DELETE or its own timer
+  ExpectMirrored(a_.installer.bundles.begin()->second, b_.installer.bundles.begin()->second);
+}
+
+TEST_F(EngineTest, GarbageNeverCrashesAndIsCounted) {
+  Configure(Basic(true, "k", 2, 0), Basic(false, "k", 2, 0));
+  std::mt19937 r(7);
+  for (int i = 0; i < 2000; ++i) {
+    Datagram d;
+    d.src = kA;
+    d.dst = kB;
+    d.sport = d.dport = 500;
+    d.data.resize(r() % 200);
+    for (auto& c : d.data) c = static_cast<uint8_t>(r());
+    if (d.data.size() >= 28 && (i & 1)) {
+      d.data[16] = 1;        // a plausible header: SA payload first, version 1.0
+      d.data[17] = 0x10;
+      d.data[18] = 2;
+    }
+    b_.engine->OnDatagram(d);
+  }
+  b_.engine->Tick();
+  EXPECT_EQ(b_.engine->counter(Ctr::kRxMessages), 2000u);
+  // The responder still works afterwards.
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  EXPECT_EQ(b_.installer.bundles.size(), 1u);
+}
+
+}  // namespace
+}  // namespace arsec::ike
