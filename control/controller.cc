@@ -78,6 +78,31 @@ bool IsChange(CommandId id) {
   }
 }
 
+// Changes the IKE daemon's configuration is made from (Controller::SetIkeService).
+bool ConcernsIke(CommandId id) {
+  switch (id) {
+    case CommandId::kEnableIsakmp:
+    case CommandId::kDisableIsakmp:
+    case CommandId::kCreateIsakmpPolicy:
+    case CommandId::kSetIsakmpPolicy:
+    case CommandId::kDestroyIsakmpPolicy:
+    case CommandId::kEnableIpsec:
+    case CommandId::kDisableIpsec:
+    case CommandId::kSetIpsec:
+    case CommandId::kCreateIpsecPolicy:
+    case CommandId::kSetIpsecPolicy:
+    case CommandId::kDestroyIpsecPolicy:
+    case CommandId::kCreateIpsecSaSpec:
+    case CommandId::kDestroyIpsecSaSpec:
+    case CommandId::kCreateIpsecBundleSpec:
+    case CommandId::kDestroyIpsecBundleSpec:
+    case CommandId::kPurgeIpsec:
+    case CommandId::kCreateEncoKey:
+    case CommandId::kDestroyEncoKey: return true;
+    default: return IsChange(id);   // IP addresses and routes, users
+  }
+}
+
 }  // namespace
 
 Controller::Controller(DataplaneClient* dp, LogBuffer* log, ControllerOptions opts)
@@ -87,6 +112,7 @@ Controller::Controller(DataplaneClient* dp, LogBuffer* log, ControllerOptions op
       store_(opts_.config_dir),
       model_(dp),
       ipsec_(dp, &model_, &keys_),
+      isakmp_(&keys_, opts_.config_dir),
       key_store_path_(opts_.key_store_path.empty() ? opts_.config_dir + "/enco.keys"
                                                    : opts_.key_store_path) {
   flusher_ = std::thread([this] { FlusherLoop(); });
@@ -243,6 +269,7 @@ CommandResult Controller::ExecuteLocked(Session& s, absl::string_view line, bool
     }
     if (!replaying) SaveSnapshot();
   }
+  if (r.ok && ConcernsIke(cmd.spec->id)) IkeConfigChanged(replaying);
   return r;
 }
 
@@ -269,6 +296,7 @@ ReplayReport Controller::Replay(absl::string_view text, absl::string_view source
     log_->Add(4, "CONF", "CONF", "ERR", absl::StrCat("After replay of ", source, ": ", s.message()));
   }
   SaveSnapshot();
+  if (ike_dirty_) IkeConfigChanged(false);
   return rep;
 }
 
@@ -289,7 +317,8 @@ std::string Controller::RunningConfig() {
 }
 
 std::string Controller::RunningConfigLocked() const {
-  return absl::StrCat("# arsec running configuration\n", model_.Canonical(), ipsec_.Canonical());
+  return absl::StrCat("# arsec running configuration\n", model_.Canonical(), ipsec_.Canonical(),
+                      isakmp_.Canonical());
 }
 
 CommandResult Controller::Dispatch(Session& s, const lang::ParsedCommand& cmd, bool replaying) {
@@ -440,8 +469,9 @@ CommandResult Controller::Dispatch(Session& s, const lang::ParsedCommand& cmd, b
     case CommandId::kHelp:
       return Help();
     default:
+      if (auto r = DispatchIsakmp(s, cmd, replaying)) return *r;
       if (auto r = DispatchIpsec(s, cmd, replaying)) return *r;
-      break;  // declared in the language, handled by a later release (ISAKMP, system)
+      break;  // declared in the language, handled by a later release (system)
   }
   return {false, lang::Error(Module::kLang, Msg::kNotSupported, lang::CommandName(*cmd.spec)) + "\n"};
 }
@@ -469,7 +499,7 @@ CommandResult Controller::CreateConfig(const lang::ParsedCommand& cmd) {
   const std::string text = absl::StrCat(
       "# arsec configuration, written by CREATE CONFIG on ",
       absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(), absl::LocalTimeZone()), "\n",
-      model_.Canonical(), ipsec_.Canonical());
+      model_.Canonical(), ipsec_.Canonical(), isakmp_.Canonical());
   // 0600: the file holds the users' password hashes (never their cleartext). ENCO keys
   // are not in it: they live in the key store, which is brought up to date here too.
   if (st.ok()) st = WriteFileAtomic(*path, text, 0600);
@@ -520,6 +550,11 @@ CommandResult Controller::ShowConfig(const lang::ParsedCommand& cmd) {
   if (module == "IPSEC") {
     std::string ipsec = ipsec_.Canonical();
     return Shown(ipsec.empty() ? "# IPsec: factory settings (module disabled, no policies)\n" : ipsec);
+  }
+  if (module == "ISAKMP") {
+    std::string isakmp = isakmp_.Canonical();
+    return Shown(isakmp.empty() ? "# ISAKMP: factory settings (module disabled, no policies)\n"
+                                : isakmp);
   }
   if (module == "ENCO") {
     std::string out = "# ENCO keys are kept in the key store, never in scripts:\n";

@@ -20,6 +20,7 @@
 // SHOW that reads dataplane state, and at the end of a replay.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -40,9 +41,13 @@
 #include "control/config/persistence.h"
 #include "control/console_sink.h"
 #include "control/dataplane_client.h"
+#include "control/ike/ike_service.h"
+#include "control/ike/sa_installer.h"
+#include "control/ike_link.h"
 #include "control/ipsec/enco_keys.h"
 #include "control/ipsec/ipsec_debug.h"
 #include "control/ipsec/ipsec_model.h"
+#include "control/isakmp/isakmp_model.h"
 
 namespace arsec::control {
 
@@ -126,6 +131,14 @@ class Controller {
   // Consoles currently receiving a policy's dumps (tests).
   size_t DebugConsoles(uint32_t policy_id) ABSL_LOCKS_EXCLUDED(debug_mu_);
 
+  // ---- negotiated SAs (controller_ike.cc; the IKE daemon's thread, through IkeLink)
+  absl::StatusOr<std::vector<uint32_t>> InstallNegotiatedBundle(const ike::NegotiatedBundle& b)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void RemoveNegotiatedSas(const std::vector<uint32_t>& sa_ids) ABSL_LOCKS_EXCLUDED(mu_);
+  bool InboundSpiInUse(uint8_t proto, uint32_t spi) ABSL_LOCKS_EXCLUDED(mu_);
+  // kEvtAcquire: traffic for an ISAKMP policy without SAs.
+  void OnAcquire(const msg::AcquireEvent& e) ABSL_LOCKS_EXCLUDED(mu_);
+
   // For tests: the model under the lock.
   template <typename F>
   auto WithModel(F f) ABSL_LOCKS_EXCLUDED(mu_) {
@@ -136,6 +149,25 @@ class Controller {
   auto WithIpsec(F f) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     return f(ipsec_, keys_);
+  }
+
+  // ---- the IKE daemon (controller_isakmp.cc)
+  // SHOW ISAKMP SA/EXCHANGE/COUNTERS, RESET ISAKMP [COUNTERS] and ENABLE/DISABLE ISAKMP
+  // DEBUG go to `svc` (none set: empty tables, and DEBUG has nobody to tell).
+  // The service gets a new configuration snapshot (BuildIkeConfig) after every
+  // successful change the daemon's configuration is made from: ENABLE/DISABLE ISAKMP,
+  // ISAKMP and IPsec policies, SA and bundle specifications, ENCO keys, users, IP
+  // interfaces and routes (once at the end of a replay rather than per line). The
+  // service's methods are called with the controller's mutex held and never block.
+  // `link` maps negotiated SAs to the daemon's bundles (expiry events).
+  void SetIkeService(ike::IkeService* svc, IkeLink* link) ABSL_LOCKS_EXCLUDED(mu_);
+  // The daemon's read of the configuration, under the lock:
+  // f(const IsakmpModel&, const IpsecModel&, const EncoKeyStore&, const ConfigModel&).
+  template <typename F>
+  auto WithIsakmp(F f) const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return f(static_cast<const IsakmpModel&>(isakmp_), static_cast<const IpsecModel&>(ipsec_),
+             static_cast<const EncoKeyStore&>(keys_), static_cast<const ConfigModel&>(model_));
   }
 
  private:
@@ -156,6 +188,16 @@ class Controller {
   std::optional<CommandResult> DispatchIpsec(Session& s, const lang::ParsedCommand& cmd,
                                              bool replaying) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   CommandResult ShowIpsec(const lang::ParsedCommand& cmd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // ISAKMP commands (controller_isakmp.cc), and the ENCO key check they need; nullopt:
+  // not one of theirs.
+  std::optional<CommandResult> DispatchIsakmp(Session& s, const lang::ParsedCommand& cmd,
+                                              bool replaying) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After a change the IKE daemon's configuration depends on: config_changed now, or at
+  // the end of the replay.
+  void IkeConfigChanged(bool replaying) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // ENABLE/DISABLE ISAKMP DEBUG: this console's flags.
+  uint32_t IsakmpDebugOf(const std::shared_ptr<ConsoleSink>& console)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DrainIpsecEvents() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // After an IPsec/ENCO change: flush now, or schedule it when the last flush is recent.
   void ChangedIpsec(bool keys_changed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -177,6 +219,13 @@ class Controller {
   ConfigModel model_ ABSL_GUARDED_BY(mu_);
   EncoKeyStore keys_ ABSL_GUARDED_BY(mu_);
   IpsecModel ipsec_ ABSL_GUARDED_BY(mu_);
+  IsakmpModel isakmp_ ABSL_GUARDED_BY(mu_);
+  ike::IkeService* ike_ ABSL_GUARDED_BY(mu_) = nullptr;
+  IkeLink* ike_link_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::vector<std::string> ike_problems_ ABSL_GUARDED_BY(mu_);   // last said configuration problems
+  bool ike_dirty_ ABSL_GUARDED_BY(mu_) = false;   // a change during a replay
+  // ENABLE ISAKMP DEBUG per console (the daemon keeps its own copy through SetDebug).
+  std::vector<std::pair<std::weak_ptr<ConsoleSink>, uint32_t>> isakmp_debug_ ABSL_GUARDED_BY(mu_);
   std::string key_store_path_;
   // Deferred flushing.
   bool keys_dirty_ ABSL_GUARDED_BY(mu_) = false;

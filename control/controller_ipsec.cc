@@ -144,6 +144,10 @@ void Controller::OnSaExpiry(const msg::SaExpiryEvent& e) {
     return;
   }
   log_->Add(3, "IPSE", "IPSC", "MSG", e.hard ? line + ": SA removed" : line);
+  // A negotiated SA: soft asks the IKE daemon to rekey its bundle, hard to drop it.
+  if (!sa->manual && ike_ != nullptr && ike_link_ != nullptr) {
+    if (const uint32_t h = ike_link_->BundleOfSa(sa->id); h != 0) ike_->SaExpired(h, e.hard != 0);
+  }
 }
 
 std::optional<CommandResult> Controller::DispatchIpsec(Session& s, const lang::ParsedCommand& cmd,

@@ -69,6 +69,21 @@ enum class CommandId : uint16_t {
   kResetIpsecCounters,           // RESET IPSEC COUNTERS
   kResetIpsecSa,                 // RESET IPSEC SA[=id]: remove established SAs
   kPurgeIpsec,                   // PURGE IPSEC: remove the whole IPsec configuration
+  // ---- ISAKMP (module 82) ----
+  kEnableIsakmp,                 // ENABLE ISAKMP
+  kDisableIsakmp,                // DISABLE ISAKMP
+  kShowIsakmp,                   // SHOW ISAKMP
+  kCreateIsakmpPolicy,           // CREATE ISAKMP POLICY=name PEER= ...
+  kSetIsakmpPolicy,              // SET ISAKMP POLICY=name ...
+  kDestroyIsakmpPolicy,          // DESTROY ISAKMP POLICY=name
+  kShowIsakmpPolicy,             // SHOW ISAKMP POLICY[=name]
+  kShowIsakmpSa,                 // SHOW ISAKMP SA[=id]
+  kShowIsakmpExchange,           // SHOW ISAKMP EXCHANGE
+  kShowIsakmpCounters,           // SHOW ISAKMP COUNTERS[=group]
+  kEnableIsakmpDebug,            // ENABLE ISAKMP DEBUG=...
+  kDisableIsakmpDebug,           // DISABLE ISAKMP DEBUG[=...]
+  kResetIsakmp,                  // RESET ISAKMP: drop every ISAKMP SA and exchange
+  kResetIsakmpCounters,          // RESET ISAKMP COUNTERS
   // ---- ENCO (module 83) and system (30) ----
   kCreateEncoKey,                // CREATE ENCO KEY=n TYPE= VALUE=|RANDOM ...
   kDestroyEncoKey,               // DESTROY ENCO KEY=n

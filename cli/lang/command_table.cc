@@ -484,6 +484,231 @@ void AddEnco(std::vector<CommandSpec>& t) {
                        "SECURITYOFFICER privilege (refused unless such a user exists)"});
 }
 
+// ---- ISAKMP (module 82) ----
+
+// The parameters of CREATE and SET ISAKMP POLICY: the same list; PEER is required and
+// defaults are filled only when creating (SET changes only what it names). Defaults and
+// ranges follow the AR family's documentation where it gives them (docs/isakmp.md).
+std::vector<ParamSpec> IsakmpPolicyParams(bool create) {
+  auto dflt = [create](std::string_view v) { return create ? v : std::string_view(); };
+  return {
+      {.name = "PEER", .type = VT::kKeywordOrIpv4, .keywords = {"ANY"}, .required = create,
+       .help = "the peer's address; ANY: any address (the peer is then identified by its "
+               "ID in Aggressive Mode, by XAUTH, or by its certificate)"},
+      {.name = "AUTHTYPE", .type = VT::kKeyword, .keywords = {"PRESHARED", "RSASIG"},
+       .default_value = dflt("PRESHARED"),
+       .help = "phase 1 authentication: pre-shared key (KEY) or RSA signatures "
+               "(LOCALRSAKEY, certificates)"},
+      {.name = "KEY", .type = VT::kUint, .min = 0, .max = 65535,
+       .help = "PRESHARED: the ENCO key (TYPE=GENERAL) holding the pre-shared key"},
+      {.name = "MODE", .type = VT::kKeyword, .keywords = {"MAIN", "AGGRESSIVE"},
+       .default_value = dflt("MAIN"),
+       .help = "phase 1 exchange: MAIN (identity protection) or AGGRESSIVE (needed with "
+               "PEER=ANY and REMOTEID)"},
+      {.name = "SENDNOTIFY", .type = VT::kBool, .default_value = dflt("FALSE"),
+       .help = "send error notifications to the peer (the seed sets TRUE for "
+               "interoperability)"},
+      {.name = "LOCALID", .type = VT::kString, .min = 1, .max = 128,
+       .help = "this router's phase 1 ID: a.b.c.d (IPV4_ADDR), user@host (USER_FQDN), "
+               "keyid:text (KEY_ID), anything else FQDN; default the local address"},
+      {.name = "REMOTEID", .type = VT::kString, .min = 1, .max = 128,
+       .help = "the ID the peer must present, same forms as LOCALID; identifies the peer "
+               "with PEER=ANY"},
+      {.name = "XAUTH", .type = VT::kKeyword, .keywords = {"SERVER", "CLIENT", "NONE"},
+       .default_value = dflt("NONE"),
+       .help = "extended authentication after phase 1: SERVER asks for a user name and "
+               "password (users from ADD USER), CLIENT answers with XAUTHNAME/XAUTHPASS"},
+      {.name = "XAUTHNAME", .type = VT::kString, .min = 1, .max = 64,
+       .help = "XAUTH=CLIENT: the user name sent to the server"},
+      {.name = "XAUTHPASS", .type = VT::kString, .min = 1, .max = 64,
+       .aliases = {"XAUTHPASSWD"},
+       .help = "XAUTH=CLIENT: the password sent to the server (kept in the ENCO key store, "
+               "never shown or written to configuration files)",
+       .secret = true},
+      {.name = "LOCALRSAKEY", .type = VT::kUint, .min = 0, .max = 65535,
+       .help = "RSASIG: this router's RSA key pair n (PEM file rsa<n>.key in the "
+               "configuration directory)"},
+      {.name = "LOCALCERTIFICATE", .type = VT::kString, .min = 1, .max = 255,
+       .help = "RSASIG: this router's certificate (PEM file; relative to the "
+               "configuration directory), sent to the peer"},
+      {.name = "CACERTIFICATE", .type = VT::kString, .min = 1, .max = 255,
+       .help = "RSASIG: the CA certificate (PEM file) the peer's certificate must be "
+               "signed by"},
+      {.name = "GROUP", .type = VT::kKeyword, .keywords = {"1", "2", "5", "14", "15", "16"},
+       .default_value = dflt("1"),
+       .help = "Diffie-Hellman (Oakley) MODP group: 1 (768 bit), 2 (1024), 5 (1536), "
+               "14 (2048), 15 (3072), 16 (4096)"},
+      {.name = "ENCALG", .type = VT::kKeyword,
+       .keywords = {"DES", "3DESOUTER", "AES128", "AES192", "AES256"},
+       .keyword_aliases = {{"3DES", "3DESOUTER"}}, .default_value = dflt("DES"),
+       .help = "ISAKMP SA encryption (CBC; 3DES is 3DESOUTER)"},
+      {.name = "HASHALG", .type = VT::kKeyword, .keywords = {"MD5", "SHA", "SHA256"},
+       .keyword_aliases = {{"SHA1", "SHA"}}, .default_value = dflt("SHA"),
+       .help = "ISAKMP SA hash and PRF: MD5, SHA (SHA-1) or SHA256"},
+      {.name = "EXPIRYSECONDS", .type = VT::kUint, .min = 600, .max = 31449600,
+       .default_value = dflt("86400"), .help = "ISAKMP SA lifetime in seconds"},
+      {.name = "EXPIRYKBYTES", .type = VT::kUint, .min = 1, .max = 4194303,
+       .help = "ISAKMP SA lifetime in kilobytes of ISAKMP traffic (default none)"},
+      {.name = "NATTRAVERSAL", .type = VT::kBool, .default_value = dflt("FALSE"),
+       .help = "NAT traversal (RFC 3947/3948): detect NAT and float to UDP 4500"},
+      {.name = "DPDMODE", .type = VT::kKeyword, .keywords = {"BOTH", "NONE", "RECEIVE"},
+       .default_value = dflt("RECEIVE"),
+       .help = "dead peer detection (RFC 3706): BOTH sends and answers R-U-THERE, "
+               "RECEIVE only answers, NONE neither"},
+      {.name = "DPDIDLETIMEOUT", .type = VT::kUint, .min = 10, .max = 3600,
+       .default_value = dflt("30"),
+       .help = "DPDMODE=BOTH: seconds without traffic from the peer before R-U-THERE"},
+      {.name = "PHASE2XCHGLIMIT", .type = VT::kKeywordOrUint, .keywords = {"NONE"},
+       .min = 1, .max = 1024, .default_value = dflt("NONE"),
+       .help = "quick mode exchanges one ISAKMP SA may carry before it is renegotiated"},
+      {.name = "SENDDELETES", .type = VT::kBool, .default_value = dflt("FALSE"),
+       .help = "send DELETE notifications when SAs are removed"},
+      {.name = "SENDIDALWAYS", .type = VT::kBool, .default_value = dflt("FALSE"),
+       .help = "send phase 2 ID payloads even when they are the peers' addresses"},
+      {.name = "SETCOMMITBIT", .type = VT::kBool, .default_value = dflt("FALSE"),
+       .help = "set the commit bit in quick mode (the responder confirms before the "
+               "SAs are used)"},
+      {.name = "PRENEGOTIATE", .type = VT::kBool, .default_value = dflt("FALSE"),
+       .help = "negotiate phase 1 as soon as ISAKMP is enabled, without waiting for "
+               "traffic (fixed PEER only)"},
+      {.name = "REKEY", .type = VT::kBool, .default_value = dflt("TRUE"),
+       .help = "renegotiate the ISAKMP SA before it expires"},
+      {.name = "RETRYIKEATTEMPTS", .type = VT::kKeywordOrUint, .keywords = {"CONTINUOUS"},
+       .min = 0, .max = 16, .default_value = dflt("0"),
+       .help = "new attempts after a failed exchange (fixed PEER only); CONTINUOUS: "
+               "until it succeeds"},
+      {.name = "MSGRETRYLIMIT", .type = VT::kUint, .min = 0, .max = 1024,
+       .default_value = dflt("8"),
+       .help = "retransmissions of one ISAKMP message before the exchange fails"},
+      {.name = "MSGTIMEOUT", .type = VT::kUint, .min = 1, .max = 86400,
+       .default_value = dflt("4"),
+       .help = "seconds before the first retransmission"},
+      {.name = "MSGBACKOFF", .type = VT::kKeyword, .keywords = {"INCREMENTAL", "NONE"},
+       .default_value = dflt("INCREMENTAL"),
+       .help = "INCREMENTAL: each retransmission waits MSGTIMEOUT longer than the last; "
+               "NONE: always MSGTIMEOUT"},
+      {.name = "DELETEDELAY", .type = VT::kUint, .min = 0, .max = 30,
+       .default_value = dflt("5"),
+       .help = "seconds a replaced ISAKMP SA is kept before it is deleted"},
+  };
+}
+
+std::vector<ParamRule> IsakmpPolicyRules() {
+  std::vector<ParamRule> r;
+  // Authentication: what each AUTHTYPE takes. Rules that involve a default (a CREATE
+  // without AUTHTYPE is PRESHARED, without XAUTH is NONE) and everything between policies
+  // are the model's (control/isakmp/isakmp_model.h), checked on the merged parameters.
+  r.push_back(Requires({Is("AUTHTYPE", {"PRESHARED"})}, Given("KEY")));
+  r.push_back(Forbids({Is("AUTHTYPE", {"RSASIG"})}, Given("KEY")));
+  r.push_back(Requires({Is("AUTHTYPE", {"RSASIG"})}, Given("LOCALRSAKEY")));
+  for (std::string_view p : {"LOCALRSAKEY", "LOCALCERTIFICATE", "CACERTIFICATE"})
+    r.push_back(Forbids({Is("AUTHTYPE", {"PRESHARED"})}, Given(p)));
+  // XAUTH: the client's credentials only with XAUTH=CLIENT.
+  for (std::string_view p : {"XAUTHNAME", "XAUTHPASS"})
+    r.push_back(Forbids({IsNot("XAUTH", {"CLIENT"})}, Given(p)));
+  // A peer of unknown address is never the initiator.
+  r.push_back(Forbids({Is("PEER", {"ANY"})}, Is("PRENEGOTIATE", {"TRUE"})));
+  r.push_back(Forbids({Is("PEER", {"ANY"})}, Given("RETRYIKEATTEMPTS")));
+  r.push_back(Forbids({Is("DPDMODE", {"NONE", "RECEIVE"})}, Given("DPDIDLETIMEOUT")));
+  return r;
+}
+
+std::vector<std::string_view> IsakmpPolicyParamNames() {
+  std::vector<std::string_view> out;
+  for (const auto& p : IsakmpPolicyParams(false)) out.push_back(p.name);
+  return out;
+}
+
+void AddIsakmp(std::vector<CommandSpec>& t) {
+  const Module M = Module::kIsakmp;
+  t.push_back({.id = CommandId::kEnableIsakmp, .words = {"ENABLE", "ISAKMP"}, .module = M,
+               .help = "Enable the ISAKMP module (automatic keying with IKEv1)"});
+  t.push_back({.id = CommandId::kDisableIsakmp, .words = {"DISABLE", "ISAKMP"}, .module = M,
+               .help = "Disable the ISAKMP module"});
+  t.push_back({.id = CommandId::kShowIsakmp, .words = {"SHOW", "ISAKMP"}, .module = M,
+               .help = "Show the ISAKMP module: status (ENABLED/DISABLED) and totals"});
+  const ParamSpec name = {.name = "POLICY", .type = VT::kName, .min = 1, .max = 32,
+                          .help = "ISAKMP policy name (letters, digits, - _ .)"};
+  t.push_back({.id = CommandId::kCreateIsakmpPolicy,
+               .words = {"CREATE", "ISAKMP", "POLICY"},
+               .object_value = OV::kRequired,
+               .object = name,
+               .params = IsakmpPolicyParams(true),
+               .module = M,
+               .rules = IsakmpPolicyRules(),
+               .help = "Create an ISAKMP policy: the peer, how phase 1 authenticates it, and "
+                       "the ISAKMP SA's algorithms and lifetimes"});
+  t.push_back({.id = CommandId::kSetIsakmpPolicy,
+               .words = {"SET", "ISAKMP", "POLICY"},
+               .object_value = OV::kRequired,
+               .object = name,
+               .params = IsakmpPolicyParams(false),
+               .module = M,
+               .one_required = {IsakmpPolicyParamNames()},
+               .rules = IsakmpPolicyRules(),
+               .help = "Change parameters of an ISAKMP policy"});
+  t.push_back({.id = CommandId::kDestroyIsakmpPolicy,
+               .words = {"DESTROY", "ISAKMP", "POLICY"},
+               .object_value = OV::kRequired,
+               .object = name,
+               .module = M,
+               .help = "Destroy an ISAKMP policy"});
+  t.push_back({.id = CommandId::kShowIsakmpPolicy,
+               .words = {"SHOW", "ISAKMP", "POLICY"},
+               .object_value = OV::kOptional,
+               .object = name,
+               .module = M,
+               .help = "Show ISAKMP policies: the list, or one in detail"});
+  t.push_back({.id = CommandId::kShowIsakmpSa,
+               .words = {"SHOW", "ISAKMP", "SA"},
+               .object_value = OV::kOptional,
+               .object = {.name = "SA", .type = VT::kUint, .min = 0, .max = UINT32_MAX,
+                          .help = "only this ISAKMP SA, in detail"},
+               .module = M,
+               .help = "Show ISAKMP (phase 1) SAs: SA Id, PeerAddress, EncA., HashA. and "
+                       "the hard/soft/used byte and second limits"});
+  t.push_back({.id = CommandId::kShowIsakmpExchange,
+               .words = {"SHOW", "ISAKMP", "EXCHANGE"},
+               .module = M,
+               .help = "Show the ISAKMP exchanges in progress: Id, Phase, State, "
+                       "PeerAddress, Type"});
+  t.push_back({.id = CommandId::kShowIsakmpCounters,
+               .words = {"SHOW", "ISAKMP", "COUNTERS"},
+               .object_value = OV::kOptional,
+               .object = {.name = "COUNTERS", .type = VT::kKeyword,
+                          .keywords = {"GENERAL", "MAIN", "AGGRESSIVE", "QUICK", "INFO",
+                                       "XAUTH", "NATT", "DPD"},
+                          .help = "only this group of counters"},
+               .module = M,
+               .help = "Show the ISAKMP counters, all or one group"});
+  const std::vector<std::string_view> debug_kw = {"ALL",   "DEFAULT", "PACKET", "PKT",
+                                                  "PKTRAW", "STATE",  "TRACE",  "TRACEMORE"};
+  t.push_back({.id = CommandId::kEnableIsakmpDebug,
+               .words = {"ENABLE", "ISAKMP", "DEBUG"},
+               .object_value = OV::kRequired,
+               .object = {.name = "DEBUG", .type = VT::kKeyword, .keywords = debug_kw,
+                          .help = "PKT/PACKET: decode every message sent and received; "
+                                  "PKTRAW: their bytes in hex; STATE: exchange state "
+                                  "changes; TRACE: exchange events; TRACEMORE: with "
+                                  "details; DEFAULT: STATE and TRACE; ALL: everything"},
+               .module = M,
+               .help = "Enable ISAKMP debugging output on this console"});
+  t.push_back({.id = CommandId::kDisableIsakmpDebug,
+               .words = {"DISABLE", "ISAKMP", "DEBUG"},
+               .object_value = OV::kOptional,
+               .object = {.name = "DEBUG", .type = VT::kKeyword, .keywords = debug_kw,
+                          .help = "the output to stop (default ALL)"},
+               .module = M,
+               .help = "Disable ISAKMP debugging output on this console"});
+  t.push_back({.id = CommandId::kResetIsakmp, .words = {"RESET", "ISAKMP"}, .module = M,
+               .help = "Remove every ISAKMP SA and exchange in progress (IPsec SAs stay "
+                       "until they expire)"});
+  t.push_back({.id = CommandId::kResetIsakmpCounters,
+               .words = {"RESET", "ISAKMP", "COUNTERS"},
+               .module = M,
+               .help = "Zero the ISAKMP counters"});
+}
+
 std::vector<CommandSpec> Build() {
   std::vector<CommandSpec> t;
 
@@ -671,6 +896,7 @@ std::vector<CommandSpec> Build() {
                .help = "List the commands"});
 
   AddIpsec(t);
+  AddIsakmp(t);
   AddEnco(t);
   return t;
 }

@@ -46,12 +46,14 @@ void IkeDaemon::Acquire(uint32_t policy_id, uint32_t src, uint32_t dst) {
   Post([=](Engine& e) { e.Acquire(policy_id, src, dst); });
 }
 
-void IkeDaemon::SoftExpired(uint32_t handle) {
-  Post([=](Engine& e) { e.SoftExpired(handle); });
-}
-
-void IkeDaemon::HardExpired(uint32_t handle) {
-  Post([=](Engine& e) { e.HardExpired(handle); });
+void IkeDaemon::SaExpired(uint32_t handle, bool hard) {
+  Post([=](Engine& e) {
+    if (hard) {
+      e.HardExpired(handle);
+    } else {
+      e.SoftExpired(handle);
+    }
+  });
 }
 
 void IkeDaemon::ResetSas() {

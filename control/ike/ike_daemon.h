@@ -32,10 +32,9 @@ class IkeDaemon : public IkeService {
   void Stop();
 
   // ---- posted work (any thread, never blocks on IKE)
-  void Configure(std::shared_ptr<const IkeConfig> cfg);
-  void Acquire(uint32_t policy_id, uint32_t src, uint32_t dst);
-  void SoftExpired(uint32_t bundle_handle);
-  void HardExpired(uint32_t bundle_handle);
+  void Configure(std::shared_ptr<const IkeConfig> cfg) override;
+  void Acquire(uint32_t policy_id, uint32_t src, uint32_t dst) override;
+  void SaExpired(uint32_t bundle_handle, bool hard) override;
   // Runs `f` on the daemon thread with the engine (tests, PRENEGOTIATE).
   void Post(std::function<void(Engine&)> f);
 

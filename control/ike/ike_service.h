@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "control/console_sink.h"
+#include "control/ike/ike_config.h"
 #include "control/ike/ike_status.h"
 
 namespace arsec::ike {
@@ -25,6 +26,12 @@ inline constexpr uint32_t kDebugTraceMore = 16; // and their details (never keys
 class IkeService {
  public:
   virtual ~IkeService() = default;
+  // A new configuration snapshot (after every change IKE depends on).
+  virtual void Configure(std::shared_ptr<const IkeConfig> cfg) = 0;
+  // The dataplane had traffic for an IPSEC KEYMAN=ISAKMP policy without SAs.
+  virtual void Acquire(uint32_t policy_id, uint32_t src, uint32_t dst) = 0;
+  // An SA of a negotiated bundle passed its soft (rekey) or hard lifetime.
+  virtual void SaExpired(uint32_t bundle_handle, bool hard) = 0;
   virtual std::vector<IsakmpSaInfo> IsakmpSas() = 0;
   virtual std::vector<ExchangeInfo> Exchanges() = 0;
   virtual IsakmpCounters Counters() = 0;

@@ -215,11 +215,31 @@ std::string EncoKeyStore::Serialize() const {
                                 k.description.size(), false),
                     "\n");
   }
+  for (const auto& [name, v] : secrets_) {
+    absl::StrAppend(&out, "secret ",
+                    ToHex(reinterpret_cast<const uint8_t*>(name.data()), name.size(), false),
+                    " ", ToHex(v.data(), v.size(), false), "\n");
+  }
   return out;
+}
+
+void EncoKeyStore::SetSecret(absl::string_view name, absl::string_view value) {
+  secrets_[std::string(name)] =
+      SecretBytes(std::vector<uint8_t>(value.begin(), value.end()));
+}
+
+bool EncoKeyStore::EraseSecret(absl::string_view name) {
+  return secrets_.erase(std::string(name)) != 0;   // SecretBytes wipes the value
+}
+
+const SecretBytes* EncoKeyStore::FindSecret(absl::string_view name) const {
+  auto it = secrets_.find(std::string(name));
+  return it == secrets_.end() ? nullptr : &it->second;
 }
 
 absl::Status EncoKeyStore::Load(absl::string_view text) {
   std::map<uint32_t, EncoKey> next;
+  std::map<std::string, SecretBytes> next_secrets;
   int lineno = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++lineno;
@@ -229,6 +249,15 @@ absl::Status EncoKeyStore::Load(absl::string_view text) {
     auto bad = [&] {
       return absl::DataLossError(absl::StrCat("key store line ", lineno, " is malformed"));
     };
+    if (f.size() == 3 && f[0] == "secret") {
+      auto name = FromHex(f[1]);
+      auto value = FromHex(f[2]);
+      if (!name || name->empty() || !value) return bad();
+      std::string n(name->begin(), name->end());
+      if (next_secrets.count(n)) return bad();
+      next_secrets.emplace(std::move(n), SecretBytes(std::move(*value)));
+      continue;
+    }
     if (f.size() != 6 || f[0] != "key") return bad();
     EncoKey k;
     auto type = EncoKeyTypeFromKeyword(f[2]);
@@ -251,6 +280,7 @@ absl::Status EncoKeyStore::Load(absl::string_view text) {
     next.emplace(k.id, std::move(k));
   }
   keys_ = std::move(next);
+  secrets_ = std::move(next_secrets);
   return absl::OkStatus();
 }
 

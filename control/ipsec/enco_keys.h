@@ -75,13 +75,27 @@ class EncoKeyStore {
   absl::Status Destroy(uint32_t id);
   const EncoKey* Find(uint32_t id) const;
   const std::map<uint32_t, EncoKey>& keys() const { return keys_; }
-  void Clear() { keys_.clear(); }
+  void Clear() {
+    keys_.clear();
+    secrets_.clear();
+  }
 
-  // The key file: a header comment, then one line per key:
+  // ---- named secrets of other modules: an ISAKMP policy's XAUTHPASS
+  // ("isakmp.xauthpass.<policy>", isakmp_model.h). They share the key file, so they get
+  // its 0600 protection and its life cycle: loaded before any script is replayed, never
+  // in a configuration script, written whenever the keys are.
+  void SetSecret(absl::string_view name, absl::string_view value);
+  // True when there was one.
+  bool EraseSecret(absl::string_view name);
+  const SecretBytes* FindSecret(absl::string_view name) const;
+  const std::map<std::string, SecretBytes>& secrets() const { return secrets_; }
+
+  // The key file: a header comment, then one line per key and one per secret:
   //   key <id> <TYPE> <hex value> <s|h><r|-> <description as hex>
+  //   secret <name as hex> <hex value>
   std::string Serialize() const;
-  // Replaces the store with the file's keys; a malformed line is an error naming its
-  // number (and never its contents).
+  // Replaces the store with the file's keys and secrets; a malformed line is an error
+  // naming its number (and never its contents).
   absl::Status Load(absl::string_view text);
 
   // SHOW ENCO KEY=n: the value as the seed prints it, 0x and hex digits (upper case for
@@ -91,6 +105,7 @@ class EncoKeyStore {
 
  private:
   std::map<uint32_t, EncoKey> keys_;
+  std::map<std::string, SecretBytes> secrets_;
 };
 
 }  // namespace arsec::control

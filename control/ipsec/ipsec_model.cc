@@ -830,6 +830,119 @@ absl::Status IpsecModel::SyncPolicy(const Policy& p) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<uint32_t>> IpsecModel::InstallNegotiated(
+    uint32_t policy_id, std::vector<SaPair> pairs, std::vector<SaRecord> records) {
+  auto wipe = [&pairs] {
+    for (auto& w : pairs) {
+      WipeSaBody(&w.out);
+      WipeSaBody(&w.in);
+    }
+  };
+  auto pit = policies_.find(policy_id);
+  if (pit == policies_.end() || pairs.size() != records.size() || pairs.empty() ||
+      pairs.size() > msg::kMaxBundle) {
+    wipe();
+    return absl::NotFoundError(absl::StrCat("policy ", policy_id, " is gone"));
+  }
+  const Policy& p = pit->second;
+  auto v = View(p);
+  if (!v.ok() || v->action != PolicyAction::kIpsec || v->keyman != KeyManagement::kIsakmp ||
+      !enabled_) {
+    wipe();
+    return absl::FailedPreconditionError(absl::StrCat("policy ", p.name,
+                                                      " no longer takes negotiated SAs"));
+  }
+  PolicyState& st = state_[policy_id];
+  std::vector<uint32_t> added;
+  auto undo = [&] {
+    for (uint32_t a : added) {
+      (void)dp_->DeleteSa(2 * a);
+      (void)dp_->DeleteSa(2 * a + 1);
+      ReleaseSaId(a);
+    }
+  };
+  for (auto& w : pairs) {
+    const uint32_t sid = AllocateSaId();
+    w.out.sa_id = 2 * sid;
+    w.in.sa_id = 2 * sid + 1;
+    absl::Status s = dp_->AddSa(w.in);   // inbound first: the peer may send at once
+    if (s.ok()) {
+      s = dp_->AddSa(w.out);
+      if (!s.ok()) (void)dp_->DeleteSa(w.in.sa_id);
+    }
+    if (!s.ok()) {
+      ReleaseSaId(sid);
+      undo();
+      wipe();
+      return absl::Status(s.code(), DataplaneRefused(s));
+    }
+    added.push_back(sid);
+  }
+  wipe();
+  std::vector<std::pair<uint32_t, uint32_t>> dp_ids;
+  for (uint32_t sid : added) dp_ids.push_back({2 * sid, 2 * sid + 1});
+  const uint32_t local = TunnelSource(*v);
+  msg::PolicyBody body = MakePolicyBody(p, *v, local, dp_ids);
+  if (absl::Status s = dp_->SetPolicy(body); !s.ok()) {
+    undo();
+    return absl::Status(s.code(), DataplaneRefused(s));
+  }
+  const absl::Time now = absl::Now();
+  for (size_t i = 0; i < added.size(); ++i) {
+    SaRecord r = records[i];
+    r.id = added[i];
+    r.policy_id = policy_id;
+    r.index = static_cast<unsigned>(i);
+    r.manual = false;
+    r.created = now;
+    sas_[r.id] = r;
+  }
+  st.sa_ids = added;
+  st.digests.clear();
+  st.body = body;
+  st.installed = true;
+  st.no_sa_reason.clear();
+  events_.push_back(absl::StrCat("SA bundle created: Policy - ", p.name));
+  return added;
+}
+
+void IpsecModel::RemoveNegotiated(const std::vector<uint32_t>& sa_ids) {
+  std::set<uint32_t> gone(sa_ids.begin(), sa_ids.end());
+  for (auto& [pid, st] : state_) {
+    bool hit = false;
+    for (uint32_t s : st.sa_ids) hit |= gone.count(s) != 0;
+    if (!hit) continue;
+    std::vector<uint32_t> keep;
+    for (uint32_t s : st.sa_ids)
+      if (!gone.count(s)) keep.push_back(s);
+    st.sa_ids = keep;
+    auto pit = policies_.find(pid);
+    if (pit == policies_.end()) continue;
+    auto v = View(pit->second);
+    if (!v.ok()) continue;
+    std::vector<std::pair<uint32_t, uint32_t>> dp_ids;
+    for (uint32_t s : keep) dp_ids.push_back({2 * s, 2 * s + 1});
+    msg::PolicyBody body = MakePolicyBody(pit->second, *v, TunnelSource(*v), dp_ids);
+    if (dp_->SetPolicy(body).ok()) st.body = body;
+    if (keep.empty()) {
+      st.no_sa_reason = "not negotiated yet (ISAKMP)";
+      events_.push_back(absl::StrCat("SA bundle deleted: Policy - ", pit->second.name));
+    }
+  }
+  std::vector<uint32_t> ids;
+  for (uint32_t s : gone)
+    if (sas_.count(s) && !sas_.at(s).manual) ids.push_back(s);
+  DeleteSas(ids);
+}
+
+bool IpsecModel::InboundSpiInUse(uint8_t proto, uint32_t spi) const {
+  for (const auto& [id, r] : sas_)
+    if (ProtocolNumber(r.protocol) == proto && r.in_spi == spi) return true;
+  for (const auto& [id, s] : sa_specs_)
+    if (ProtocolNumber(s.protocol) == proto && s.inspi == spi) return true;
+  return false;
+}
+
 absl::Status IpsecModel::ResetSas(std::optional<uint32_t> sa_id) {
   if (sa_id && !sas_.count(*sa_id)) {
     return absl::NotFoundError(absl::StrCat("SA ", *sa_id, " does not exist"));

@@ -154,6 +154,20 @@ class IpsecModel {
   // The IPsec part of the running configuration as commands (no key material).
   std::string Canonical() const;
 
+  // ---- SAs negotiated by IKE (the daemon, through the controller)
+  // Installs a negotiated bundle of an ISAKMP policy (pairs in bundle order, keys inside:
+  // wiped here; records describe them for SHOW IPSEC SA). Each pair gets an SA id, then
+  // the policy is pointed at the new SAs. The SAs it pointed at before stay installed
+  // (make-before-break: the IKE side removes them once the peer has switched). Returns
+  // the new SA ids, bundle order.
+  absl::StatusOr<std::vector<uint32_t>> InstallNegotiated(uint32_t policy_id,
+                                                          std::vector<SaPair> pairs,
+                                                          std::vector<SaRecord> records);
+  // Removes negotiated SAs; a policy that pointed at them is left without SAs.
+  void RemoveNegotiated(const std::vector<uint32_t>& sa_ids);
+  // Whether an inbound SPI (or IPComp CPI) of `proto` (50, 51, 108) is taken.
+  bool InboundSpiInUse(uint8_t proto, uint32_t spi) const;
+
   // SA ids shared with the IKE side: the smallest free id >= 1.
   uint32_t AllocateSaId();
   void ReleaseSaId(uint32_t id);

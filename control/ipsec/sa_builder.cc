@@ -175,6 +175,60 @@ absl::StatusOr<BundlePlan> PlanManualBundle(const PolicyView& p, uint32_t policy
   return plan;
 }
 
+absl::StatusOr<SaPair> MakeNegotiatedPair(const PolicyView& p, uint32_t policy_id,
+                                          size_t index, const NegotiatedSaInput& in,
+                                          uint32_t local, uint32_t peer, bool udp_encap,
+                                          uint16_t sport, uint16_t dport) {
+  const size_t ck = in.protocol == SaProtocol::kEsp ? EncKeyLength(in.enc) : 0;
+  const size_t ak = in.protocol == SaProtocol::kComp ? 0 : HashKeyLength(in.hash);
+  if (ck > msg::kMaxCipherKey || ak > msg::kMaxAuthKey || ck + ak != in.key_len) {
+    return absl::InvalidArgumentError(absl::StrCat("negotiated SA: ", in.key_len,
+                                                   " bytes of KEYMAT for a ", ck, "+", ak,
+                                                   "-byte key pair"));
+  }
+  SaPair pair;
+  for (msg::SaBody* b : {&pair.out, &pair.in}) {
+    std::memset(b, 0, sizeof(*b));
+    const bool out = b == &pair.out;
+    b->policy_id = policy_id;
+    b->dir = out ? msg::kSaOutbound : msg::kSaInbound;
+    b->proto = ProtocolNumber(in.protocol);
+    const bool tunnel = index == 0 && in.tunnel;
+    b->mode = tunnel ? msg::kSaTunnel : msg::kSaTransport;
+    b->dfbit = p.dfbit;
+    if (tunnel) {
+      b->tun_src = out ? local : peer;
+      b->tun_dst = out ? peer : local;
+    }
+    b->soft_seconds = in.soft_seconds;
+    b->hard_seconds = in.hard_seconds;
+    b->soft_kbytes = in.soft_kbytes;
+    b->hard_kbytes = in.hard_kbytes;
+    b->spi = out ? in.out_spi : in.in_spi;
+    if (in.protocol == SaProtocol::kComp) {
+      b->comp = CompWire(in.comp);
+      continue;
+    }
+    b->antireplay = in.antireplay ? 1 : 0;
+    b->replay_window = static_cast<uint16_t>(in.window);
+    const uint8_t* key = out ? in.out_key : in.in_key;
+    if (in.protocol == SaProtocol::kEsp) {
+      b->cipher = CipherWire(in.enc);
+      b->cipher_key_len = static_cast<uint8_t>(ck);
+      if (ck) std::memcpy(b->cipher_key, key, ck);
+      if (udp_encap) {
+        b->encap = msg::kEncapNatT;
+        b->encap_sport = out ? sport : dport;
+        b->encap_dport = out ? dport : sport;
+      }
+    }
+    b->auth = AuthWire(in.hash);
+    b->auth_key_len = static_cast<uint8_t>(ak);
+    if (ak) std::memcpy(b->auth_key, key + ck, ak);
+  }
+  return pair;
+}
+
 msg::PolicyBody MakePolicyBody(const Policy& pol, const PolicyView& v, uint32_t local,
                                const std::vector<std::pair<uint32_t, uint32_t>>& sa_ids) {
   msg::PolicyBody b;

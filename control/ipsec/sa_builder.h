@@ -51,6 +51,31 @@ absl::StatusOr<BundlePlan> PlanManualBundle(const PolicyView& p, uint32_t policy
                                             const EncoKeyStore& keys, uint32_t local,
                                             uint16_t local_udp_port);
 
+// One SA negotiated by IKE, for MakeNegotiatedPair. Keys are KEYMAT per direction: the
+// cipher key (GCM: key | 4-byte salt) first, then the integrity key (RFC 2409 5.5).
+struct NegotiatedSaInput {
+  SaProtocol protocol = SaProtocol::kEsp;
+  EncAlg enc = EncAlg::kNull;
+  HashAlg hash = HashAlg::kNull;
+  CompAlg comp = CompAlg::kNone;
+  bool tunnel = true;
+  uint32_t in_spi = 0, out_spi = 0;
+  const uint8_t* in_key = nullptr;
+  const uint8_t* out_key = nullptr;
+  size_t key_len = 0;                // bytes of each of in_key / out_key
+  uint32_t soft_seconds = 0, hard_seconds = 0;
+  uint64_t soft_kbytes = 0, hard_kbytes = 0;
+  bool antireplay = true;
+  uint32_t window = kDefaultReplayWindow;
+};
+
+// The two dataplane SAs of a negotiated SA at position `index` of its bundle (the first
+// one carries the tunnel; `udp_encap`: RFC 3948 ESP in UDP, sport/dport as we send).
+absl::StatusOr<SaPair> MakeNegotiatedPair(const PolicyView& p, uint32_t policy_id,
+                                          size_t index, const NegotiatedSaInput& in,
+                                          uint32_t local, uint32_t peer, bool udp_encap,
+                                          uint16_t sport, uint16_t dport);
+
 // The policy as the workers see it; out_sa/in_sa filled from `sa_ids` (dataplane ids of
 // the bundle's SAs in bundle order: out, in pairs).
 msg::PolicyBody MakePolicyBody(const Policy& pol, const PolicyView& v, uint32_t local,

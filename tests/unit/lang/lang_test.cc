@@ -449,6 +449,32 @@ const char* const kEveryCommand[] = {
     "RESET IPSEC SA",
     "RESET IPSEC SA=2",
     "PURGE IPSEC",
+    // ISAKMP
+    "ENABLE ISAKMP",
+    "DISABLE ISAKMP",
+    "SHOW ISAKMP",
+    "CREATE ISAKMP POLICY=i PEER=2.2.2.2 AUTHTYPE=PRESHARED KEY=1 MODE=MAIN SENDNOTIFY=TRUE "
+    "LOCALID=gw.example.com REMOTEID=\"peer one\" XAUTH=CLIENT XAUTHNAME=client1 "
+    "XAUTHPASS=passclie1 GROUP=14 ENCALG=AES256 HASHALG=SHA256 EXPIRYSECONDS=3600 "
+    "EXPIRYKBYTES=1000 NATTRAVERSAL=TRUE DPDMODE=BOTH DPDIDLETIMEOUT=60 PHASE2XCHGLIMIT=10 "
+    "SENDDELETES=TRUE SENDIDALWAYS=TRUE SETCOMMITBIT=TRUE PRENEGOTIATE=TRUE REKEY=FALSE "
+    "RETRYIKEATTEMPTS=CONTINUOUS MSGRETRYLIMIT=4 MSGTIMEOUT=2 MSGBACKOFF=NONE DELETEDELAY=0",
+    "SET ISAKMP POLICY=i PEER=3.3.3.3 AUTHTYPE=RSASIG LOCALRSAKEY=2 LOCALCERTIFICATE=/etc/arsec/gw.pem "
+    "CACERTIFICATE=ca.pem MODE=AGGRESSIVE XAUTH=SERVER GROUP=1 ENCALG=3DESOUTER HASHALG=MD5 "
+    "DPDMODE=NONE PHASE2XCHGLIMIT=NONE RETRYIKEATTEMPTS=3",
+    "DESTROY ISAKMP POLICY=i",
+    "SHOW ISAKMP POLICY",
+    "SHOW ISAKMP POLICY=i",
+    "SHOW ISAKMP SA",
+    "SHOW ISAKMP SA=3",
+    "SHOW ISAKMP EXCHANGE",
+    "SHOW ISAKMP COUNTERS",
+    "SHOW ISAKMP COUNTERS=QUICK",
+    "ENABLE ISAKMP DEBUG=PKT",
+    "DISABLE ISAKMP DEBUG",
+    "DISABLE ISAKMP DEBUG=TRACEMORE",
+    "RESET ISAKMP",
+    "RESET ISAKMP COUNTERS",
     // ENCO and system
     "CREATE ENCO KEY=2 TYPE=GENERAL VALUE=0x431d62cd3cb76fb8101dacaf43aa4dbfb919e957 "
     "DESCRIPTION=\"IPsec SHA-1 key\"",
@@ -1015,6 +1041,117 @@ TEST(Enco, KeysAndTheirRules) {
             "Error (383010): Value of parameter \"KEY\" is out of range (0..65535).");
   EXPECT_EQ(Ok("SET ENCO SW STACCHANNELS=1").GetUint("STACCHANNELS"), 1u);
   EXPECT_EQ(Err("SET ENCO SW"), "Error (383006): Required parameter \"STACCHANNELS\" is missing.");
+}
+
+// ---------- ISAKMP ----------
+
+// Every ISAKMP line of the seed, verbatim.
+TEST(Isakmp, EverySeedExampleParses) {
+  for (const char* line : {
+           "CREATE ISAKMP POLICY=i PEER=2.2.2.2 KEY=1 SENDN=TRUE",
+           "CREATE ISAKMP POLICY=i PEER=ANY KEY=1 SENDN=TRUE REMOTEID=\"RouterB\" MODE=AGGRESSIVE",
+           "CREATE ISAKMP POLICY=i PEER=1.1.1.1 KEY=1 SENDN=TRUE LOCALID=\"RouterB\" MODE=AGGRESSIVE",
+           "ENABLE ISAKMP",
+           "CREATE ISAKMP POLICY=i PEER=ANY KEY=1 REMOTEID=client MODE=AGGRESSIVE SENDN=TRUE",
+           "CREATE ISAKMP POLICY=i PEER=1.1.1.1 KEY=1 LOCALID=client MODE=AGGRESSIVE SENDN=TRUE",
+           "CREATE ISAKMP POLICY=two PEER=2.2.2.2 KEY=1 SENDN=TRUE",
+           "CREATE ISAKMP POLICY=three PEER=3.3.3.3 KEY=2 SENDN=TRUE",
+           "CREATE ISAKMP POLICY=c1 PEER=ANY KEY=1 REMOTEID=peer1 MODE=AGGRESSIVE SENDN=TRUE",
+           "CREATE ISAKMP POLICY=c2 PEER=ANY KEY=2 REMOTEID=peer2 MODE=AGGRESSIVE SENDN=TRUE",
+           "CREATE ISAKMP POLICY=i PEER=ANY KEY=1 SENDN=TRUE XAUTH=SERVER",
+           "ADD USER=client1 PASSWORD=passclie1 LOGIN=NO",
+           "CREATE ISAKMP POLICY=i PEER=1.1.1.1 KEY=1 SENDN=TRUE XAUTH=CLIENT",
+           "SET ISAKMP POLICY=i XAUTHNAME=client1 XAUTHPASS=passclie1",
+           "CREATE ISAKMP POLICY=i PEER=2.2.2.2 AUTHTYPE=RSASIG LOCALRSAKEY=2 SENDN=TRUE",
+           "CREATE ISAKMP POLICY=i PEER=2.2.2.2 KEY=1 SENDN=TRUE GROUP=2",
+           "SHOW ISAKMP POLICY",
+           "SHOW ISAKMP POLICY=i",
+           "SET ISAKMP POLICY=i NATTRAVERSAL=TRUE",
+           "show isakmp sa",
+           "SHOW CONFIG DYNAMIC=ISAKMP",
+           "show log module=isak",
+           "show isakmp exchange",
+           "enable isakmp debug=pkt",
+           "SHOW ISAKMP COUNTERS=MAIN",
+           "SHOW ISAKMP COUNTERS=AGGRESSIVE",
+           "SHOW ISAKMP COUNTERS=QUICK",
+           "SHOW ISAKMP",
+       }) {
+    auto r = Parse(line);
+    EXPECT_TRUE(r.ok() && r->has_value()) << line << ": " << r.status().message();
+  }
+}
+
+TEST(Isakmp, SeedFormsResolve) {
+  ParsedCommand c = Ok("CREATE ISAKMP POLICY=i PEER=ANY KEY=1 SENDN=TRUE REMOTEID=\"RouterB\" "
+                       "MODE=AGGRESSIVE");
+  EXPECT_EQ(c.spec->id, CommandId::kCreateIsakmpPolicy);
+  EXPECT_EQ(*c.object, "i");
+  EXPECT_EQ(c.Get("PEER"), "ANY");
+  EXPECT_EQ(c.Get("SENDNOTIFY"), "TRUE");
+  EXPECT_EQ(c.Get("REMOTEID"), "RouterB");
+  EXPECT_EQ(c.Get("MODE"), "AGGRESSIVE");
+  // Defaults are the AR's: Main Mode, group 1, DES/SHA, one day.
+  ParsedCommand d = Ok("CREATE ISAKMP POLICY=i PEER=2.2.2.2 KEY=1");
+  EXPECT_EQ(d.Get("MODE"), "MAIN");
+  EXPECT_EQ(d.Get("GROUP"), "1");
+  EXPECT_EQ(d.Get("ENCALG"), "DES");
+  EXPECT_EQ(d.Get("HASHALG"), "SHA");
+  EXPECT_EQ(d.Get("EXPIRYSECONDS"), "86400");
+  EXPECT_EQ(d.Get("NATTRAVERSAL"), "FALSE");
+  EXPECT_EQ(d.Get("AUTHTYPE"), "PRESHARED");
+  EXPECT_EQ(d.given, (std::vector<std::string>{"PEER", "KEY"}));
+  // Exact keywords beat the longer ones they prefix; aliases.
+  EXPECT_EQ(*Ok("ENABLE ISAKMP DEBUG=PKT").object, "PKT");
+  EXPECT_EQ(*Ok("ENABLE ISAKMP DEBUG=TRACE").object, "TRACE");
+  EXPECT_EQ(*Ok("ENABLE ISAKMP DEBUG=PKTR").object, "PKTRAW");
+  EXPECT_EQ(Ok("SET ISAKMP POLICY=i GROUP=1").Get("GROUP"), "1");
+  EXPECT_EQ(Ok("SET ISAKMP POLICY=i ENCALG=3DES").Get("ENCALG"), "3DESOUTER");
+  EXPECT_EQ(Ok("SET ISAKMP POLICY=i HASHALG=SHA1").Get("HASHALG"), "SHA");
+  EXPECT_EQ(Ok("SET ISAKMP POLICY=i XAUTHPASSWD=x").Get("XAUTHPASS"), "x");
+  EXPECT_EQ(Ok("SH ISA SA").spec->id, CommandId::kShowIsakmpSa);
+  EXPECT_EQ(Ok("RESET ISAKMP").spec->id, CommandId::kResetIsakmp);
+  EXPECT_EQ(Ok("RESET ISAKMP COUNTERS").spec->id, CommandId::kResetIsakmpCounters);
+}
+
+TEST(Isakmp, ErrorsAndRules) {
+  EXPECT_EQ(Err("CREATE ISAKMP POLICY=i KEY=1"),
+            "Error (382006): Required parameter \"PEER\" is missing.");
+  EXPECT_EQ(Err("CREATE ISAKMP POLICY=i PEER=1.2.3 KEY=1"),
+            "Error (382012): Parameter \"PEER\" is not a valid IP address.");
+  EXPECT_EQ(Err("CREATE ISAKMP POLICY=i PEER=2.2.2.2 KEY=1 GROUP=3"),
+            "Error (382014): Value \"3\" is not valid for parameter \"GROUP\" (one of 1|2|5|14|15|16).");
+  EXPECT_EQ(Err("CREATE ISAKMP POLICY=i PEER=2.2.2.2 KEY=1 EXPIRYSECONDS=599"),
+            "Error (382010): Value of parameter \"EXPIRYSECONDS\" is out of range (600..31449600).");
+  EXPECT_EQ(Err("CREATE ISAKMP POLICY=i PEER=2.2.2.2 KEY=65536"),
+            "Error (382010): Value of parameter \"KEY\" is out of range (0..65535).");
+  EXPECT_EQ(Err("CREATE ISAKMP POLICY=i PEER=2.2.2.2 AUTHTYPE=PRESHARED"),
+            "Error (382044): Parameter \"KEY\" is required with AUTHTYPE=PRESHARED.");
+  EXPECT_EQ(Err("CREATE ISAKMP POLICY=i PEER=2.2.2.2 AUTHTYPE=RSASIG"),
+            "Error (382044): Parameter \"LOCALRSAKEY\" is required with AUTHTYPE=RSASIG.");
+  EXPECT_EQ(Err("CREATE ISAKMP POLICY=i PEER=2.2.2.2 AUTHTYPE=RSASIG LOCALRSAKEY=1 KEY=1"),
+            "Error (382046): Parameter \"KEY\" cannot be used with AUTHTYPE=RSASIG.");
+  EXPECT_EQ(Err("CREATE ISAKMP POLICY=i PEER=2.2.2.2 KEY=1 XAUTH=SERVER XAUTHNAME=a"),
+            "Error (382046): Parameter \"XAUTHNAME\" cannot be used with XAUTH=SERVER.");
+  // The password is never echoed, not even in an error.
+  std::string e = Err("CREATE ISAKMP POLICY=i PEER=2.2.2.2 KEY=1 XAUTH=NONE XAUTHPASS=hunter2");
+  EXPECT_EQ(e, "Error (382046): Parameter \"XAUTHPASS\" cannot be used with XAUTH=NONE.");
+  EXPECT_EQ(Err("CREATE ISAKMP POLICY=i PEER=ANY KEY=1 PRENEGOTIATE=TRUE MODE=AGGRESSIVE"),
+            "Error (382047): Parameter \"PRENEGOTIATE\" cannot be TRUE with PEER=ANY.");
+  EXPECT_EQ(Err("CREATE ISAKMP POLICY=i PEER=ANY KEY=1 RETRYIKEATTEMPTS=3"),
+            "Error (382046): Parameter \"RETRYIKEATTEMPTS\" cannot be used with PEER=ANY.");
+  EXPECT_EQ(Err("CREATE ISAKMP POLICY=i PEER=2.2.2.2 KEY=1 DPDMODE=NONE DPDIDLETIMEOUT=60"),
+            "Error (382046): Parameter \"DPDIDLETIMEOUT\" cannot be used with DPDMODE=NONE.");
+  EXPECT_EQ(Err("ENABLE ISAKMP DEBUG"), "Error (382008): Parameter \"DEBUG\" requires a value.");
+  EXPECT_EQ(Err("ENABLE ISAKMP DEBUG=BOGUS"),
+            "Error (382014): Value \"BOGUS\" is not valid for parameter \"DEBUG\" (one of "
+            "ALL|DEFAULT|PACKET|PKT|PKTRAW|STATE|TRACE|TRACEMORE).");
+  EXPECT_EQ(Err("SHOW ISAKMP COUNTERS=BOGUS").substr(0, 14), "Error (382014)");
+  EXPECT_EQ(Err("SET ISAKMP POLICY=i").substr(0, 14), "Error (382023)");
+  EXPECT_TRUE(HasSecret(Ok("SET ISAKMP POLICY=i XAUTHPASS=hunter2")));
+  EXPECT_EQ(Redacted(Ok("SET ISAKMP POLICY=i XAUTHNAME=a XAUTHPASS=hunter2")),
+            "SET ISAKMP POLICY=i XAUTHNAME=a XAUTHPASS=********");
+  EXPECT_TRUE(MayHoldSecret("SET ISAKMP POLICY=i XAUTHP=x BOGUS=1"));
 }
 
 TEST(Ipsec, Completion) {
