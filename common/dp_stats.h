@@ -47,6 +47,12 @@ namespace arsec::shm {
   X(drop_event_full, "dropEventFull", "event ring to the control plane full")         \
   X(drop_neigh_table_full, "dropNeighTableFull", "neighbour table full")               \
   X(arp_requests_sent, "arpRequestsSent", "ARP requests sent to resolve next hops")      \
+  X(ike_rx, "ikeRx", "IKE datagrams (UDP 500/4500) handed to the IKE daemon")           \
+  X(ike_tx, "ikeTx", "IKE datagrams from the IKE daemon sent on")                       \
+  X(drop_ike_rx_full, "dropIkeRxFull", "IKE ring to the control plane full")           \
+  X(drop_ike_ratelimit, "dropIkeRateLimit", "IKE datagram over the rate limit to the control plane") \
+  X(drop_ike_tx_noroute, "dropIkeTxNoRoute", "IKE datagram from the control plane with no route") \
+  X(drop_ike_tx_bad, "dropIkeTxBad", "malformed IKE datagram from the control plane")  \
   ARSEC_IPSEC_COUNTERS(X)
 
 // The IPsec module's counters (SHOW IPSEC COUNTERS prints these; names start "ipsec").

@@ -29,6 +29,24 @@ std::string DataplaneEvents::Port(uint16_t p) const {
   return it != port_names_.end() ? it->second : absl::StrCat("port", p);
 }
 
+void DataplaneEvents::OnAcquire(const msg::AcquireEvent& e) {
+  if (on_acquire_) {
+    on_acquire_(e);
+    return;
+  }
+  // No IKE daemon to negotiate: say what asked for an SA. At most one line per policy
+  // per second (the dataplane's limit).
+  std::string what = absl::StrCat(lang::FormatIpv4(e.src), " > ", lang::FormatIpv4(e.dst),
+                                  " proto ", e.proto);
+  if (e.proto == 6 || e.proto == 17) {
+    what = absl::StrCat(lang::FormatIpv4(e.src), ":", e.sport, " > ", lang::FormatIpv4(e.dst),
+                        ":", e.dport, e.proto == 6 ? " TCP" : " UDP");
+  }
+  log_->Add(5, "IPSE", "IPSC", "MSG",
+            absl::StrCat("IPSEC acquire for policy id ", e.policy_id, ": ", what,
+                         " (no IKE daemon to negotiate an SA)"));
+}
+
 void DataplaneEvents::Loop() {
   absl::Time punt_window = absl::Now();
   unsigned punts_in_window = 0, punts_suppressed = 0;
@@ -97,6 +115,9 @@ void DataplaneEvents::Loop() {
           }
           break;
         }
+        case msg::Type::kEvtAcquire:
+          OnAcquire(m->body.acquire);
+          break;
         default:
           log_->Add(4, "DP", "EVT", "ERR",
                     absl::StrCat("Unexpected message type ", static_cast<int>(m->type),

@@ -2,14 +2,21 @@
 // link changes) into the log, and hands the IPsec events (SA expiry, POLICY DEBUG=PACKET
 // dumps) to the Controller, which knows the policies and the consoles that asked. Its own
 // thread, the ring's only consumer; nothing it calls waits on a CLI client.
+//
+// Acquires (traffic on a KEYMAN=ISAKMP policy that has no SA; the dataplane sends at most
+// one per policy per second) go to the acquire handler — the IKE daemon, which starts a
+// negotiation — or, while none is set, become a log line.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
 
 #include "control/config/log_buffer.h"
+
+#include "common/ring_msg.h"
 
 struct rte_ring;
 struct rte_mempool;
@@ -27,12 +34,17 @@ class DataplaneEvents {
         controller_(controller) {}
   ~DataplaneEvents() { Stop(); }
 
+  // Who takes kEvtAcquire. Called on the event thread; set it before Start().
+  using AcquireHandler = std::function<void(const msg::AcquireEvent&)>;
+  void SetAcquireHandler(AcquireHandler h) { on_acquire_ = std::move(h); }
+
   void Start();
   void Stop();
   uint64_t handled() const { return handled_.load(); }
 
  private:
   void Loop();
+  void OnAcquire(const msg::AcquireEvent& e);
   std::string Port(uint16_t p) const;
 
   rte_ring* ring_;
@@ -40,6 +52,7 @@ class DataplaneEvents {
   LogBuffer* log_;
   std::map<uint16_t, std::string> port_names_;
   Controller* controller_;
+  AcquireHandler on_acquire_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> handled_{0};
   std::thread thread_;

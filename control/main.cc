@@ -29,6 +29,9 @@
 #include "control/config/persistence.h"
 #include "control/controller.h"
 #include "control/dp_events.h"
+#include "control/ike/ike_daemon.h"
+#include "control/ike/ring_transport.h"
+#include "control/ike_link.h"
 #include "control/ring_dataplane_client.h"
 
 namespace {
@@ -208,6 +211,22 @@ int main(int argc, char** argv) {
     return 3;
   }
 
+  // The IKE daemon: datagrams through the dataplane's IKE rings, negotiated SAs into
+  // the IPsec model through IkeLink, configuration snapshots from the controller.
+  auto ike_transport = ike::RingTransport::Attach(absl::Seconds(5));
+  if (!ike_transport.ok()) {
+    std::fprintf(stderr, "arsec-control: %s\n", std::string(ike_transport.status().message()).c_str());
+    rte_eal_cleanup();
+    return 3;
+  }
+  IkeLink ike_link(&controller);
+  ike::IkeDaemon ike_daemon(ike_transport->get(), &ike_link,
+                            [&log](int sev, const std::string& stype, const std::string& line) {
+                              log.Add(sev, "ISAK", "IKMP", stype, line);
+                            });
+  ike_daemon.Start();
+  controller.SetIkeService(&ike_daemon, &ike_link);
+
   std::map<uint16_t, std::string> port_names;
   controller.WithModel([&](const ConfigModel& m) {
     for (const auto& [name, id] : m.ports()) port_names[id] = name;
@@ -215,12 +234,15 @@ int main(int argc, char** argv) {
   });
   DataplaneEvents events((*client)->event_ring(), (*client)->pool(), &log, port_names,
                          &controller);
+  events.SetAcquireHandler([&controller](const msg::AcquireEvent& e) { controller.OnAcquire(e); });
   events.Start();
 
   CliServer server(&controller, &log);
   if (absl::Status s = server.Start(socket_path); !s.ok()) {
     std::fprintf(stderr, "arsec-control: %s\n", std::string(s.message()).c_str());
     events.Stop();
+    controller.SetIkeService(nullptr, nullptr);
+    ike_daemon.Stop();
     rte_eal_cleanup();
     return 2;
   }
@@ -238,6 +260,8 @@ int main(int argc, char** argv) {
   }
   server.Stop();
   events.Stop();
+  controller.SetIkeService(nullptr, nullptr);
+  ike_daemon.Stop();
   if (rc == 0) {
     // A batch of IPsec changes may still be pending (the SPD is flushed in batches).
     if (absl::Status s = controller.FlushPending(); !s.ok()) {

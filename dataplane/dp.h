@@ -32,9 +32,14 @@ inline constexpr unsigned kMaxPorts = 16;
 inline constexpr unsigned kChunk = 64;  // packets per pipeline pass (per-chunk arrays on the stack)
 
 // Why a packet went from a worker to the main lcore (stored in the mbuf's dynfield).
-enum SlowKind : uint8_t { kSlowArp = 1, kSlowMiss = 2, kSlowPunt = 3, kSlowDebug = 4 };
+// kSlowAcquire: an outbound packet hit a KEYMAN=ISAKMP policy that has no SA; the main
+// lcore raises kEvtAcquire from its headers and frees it.
+enum SlowKind : uint8_t {
+  kSlowArp = 1, kSlowMiss = 2, kSlowPunt = 3, kSlowDebug = 4, kSlowAcquire = 5
+};
 struct SlowMeta {
-  uint32_t nexthop;  // kSlowMiss: the next hop to resolve (host order); kSlowDebug: policy id
+  uint32_t nexthop;  // kSlowMiss: the next hop to resolve (host order); kSlowDebug,
+                     // kSlowAcquire: policy id
   uint32_t aux;      // kSlowDebug: SA id
   uint8_t kind;
   uint8_t flags;     // kSlowDebug: bit 0 outbound, bit 1 post processing
@@ -76,6 +81,8 @@ struct Context {
   rte_ring* req = nullptr;
   rte_ring* rep = nullptr;
   rte_ring* evt = nullptr;
+  rte_ring* ike_rx = nullptr;           // main lcore -> arsec-control: IKE datagrams (SP/SC)
+  rte_ring* ike_tx = nullptr;           // arsec-control -> main lcore: IKE to send (SP/SC)
   rte_mempool* msg_pool = nullptr;
   shm::Stats* stats = nullptr;
 

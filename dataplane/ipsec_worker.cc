@@ -64,6 +64,20 @@ inline bool IsIpsecInput(const rte_ipv4_hdr* ip, uint32_t len, uint16_t udp_port
   return u->dst_port == kNatTPortBe || u->dst_port == udp_port_be;
 }
 
+// A reassembled UDP datagram (Ethernet frame, possibly a chain whose first segment holds
+// the headers) to the IKE ports: 500, or 4500 carrying the non-ESP marker (RFC 3948 2.2).
+bool IsIkeDatagram(const rte_mbuf* m, const rte_ipv4_hdr* ip) {
+  const unsigned ihl = (ip->version_ihl & 0xf) * 4u;
+  const uint32_t off = sizeof(rte_ether_hdr) + ihl;
+  if (rte_pktmbuf_data_len(m) < off + sizeof(rte_udp_hdr)) return false;
+  const auto* u = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + ihl);
+  if (u->dst_port == RTE_BE16(500)) return true;
+  if (u->dst_port != kNatTPortBe) return false;
+  uint32_t marker = 1;
+  const void* mk = rte_pktmbuf_read(m, off + sizeof(rte_udp_hdr), 4, &marker);
+  return mk != nullptr && std::memcmp(mk, "\0\0\0\0", 4) == 0;
+}
+
 // Maps a stage verdict to its drop counter.
 shm::Counter VerdictCounter(StageVerdict v) {
   switch (v) {
@@ -95,6 +109,33 @@ inline void DropSa(Worker& w, rte_mbuf* m, const Sa* sa, StageVerdict v) {
   rte_pktmbuf_free(m);
 }
 
+// The inbound SPD of `in` for one packet to the gateway (an Ethernet frame, headers in
+// the first segment): true when it may pass; otherwise it is dropped and counted.
+bool LocalInboundPermitted(Worker& w, uint16_t in, rte_mbuf* m, const rte_ipv4_hdr* ip) {
+  const SpdTable* spd = w.ctx->ipsec->spd();
+  if (spd == nullptr || !spd->HasSpd(in)) return true;
+  SpdKey key;
+  KeyOf(ip, rte_pktmbuf_data_len(m) - sizeof(rte_ether_hdr), &key);
+  const uint8_t* kp = reinterpret_cast<const uint8_t*>(&key);
+  uint32_t r = 0;
+  spd->Classify(in, SpdDir::kInbound, &kp, 1, &r);
+  const SpdAction a = SpdResultAction(r);
+  if (a == SpdAction::kPermit) return true;
+  const uint32_t pid = SpdResultPolicy(r);
+  if (a == SpdAction::kDeny) {
+    if (pid == kSpdPolicyImplicitDeny) {
+      Drop(w, m, shm::kCtr_ipsec_spd_implicit_deny);
+    } else {
+      w.ipsec.polc[pid].c[shm::kPol_denied]++;
+      Drop(w, m, shm::kCtr_ipsec_spd_deny);
+    }
+  } else {
+    w.ipsec.polc[pid].c[shm::kPol_in_mismatch]++;
+    Drop(w, m, shm::kCtr_ipsec_drop_clear);
+  }
+  return false;
+}
+
 // POLICY DEBUG=PACKET: a copy of the packet's first bytes (data at its IPv4 header) goes
 // to the main lcore, which turns it into an event for arsec-control. At most
 // kDebugPerSecond per worker, so debugging a busy policy cannot swamp anything.
@@ -116,6 +157,19 @@ void DebugCopy(Worker& w, const rte_mbuf* m, const PolicyRt* p, uint32_t sa_id, 
   meta->aux = sa_id;
   meta->flags = static_cast<uint8_t>((outbound ? 1 : 0) | (post ? 2 : 0));
   ToSlow(w, c, kSlowDebug, p->policy_id);
+}
+
+// KEYMAN=ISAKMP policy without a usable outbound SA: whether this worker may ask for one
+// (an acquire) now. At most one per policy per second from each worker; policies that
+// share a slot of the small table only make a few more, which the main lcore's per-policy
+// limit absorbs.
+inline bool AcquireDue(Worker& w, uint32_t policy_id) {
+  Worker::AcquireSlot& s = w.acquire[policy_id % Worker::kAcquireSlots];
+  const uint64_t now = rte_rdtsc();
+  if (s.policy_id == policy_id && s.tsc != 0 && now - s.tsc < rte_get_tsc_hz()) return false;
+  s.policy_id = policy_id;
+  s.tsc = now;
+  return true;
 }
 
 // Runs n prepared ops through the worker's engine and waits for all of them: a
@@ -314,6 +368,13 @@ void IpsecOutput(Worker& w, rte_mbuf** pkts, const uint32_t* pol, unsigned n) {
     }
     if (unlikely(!pok)) {
       if (p != nullptr) w.ipsec.polc[p->policy_id].c[shm::kPol_no_sa]++;
+      if (p != nullptr && p->isakmp && AcquireDue(w, p->policy_id)) {
+        // The packet is dropped all the same; it travels to the main lcore only to
+        // name the traffic in the acquire event.
+        w.c[shm::kCtr_ipsec_drop_no_sa]++;
+        ToSlow(w, m, kSlowAcquire, p->policy_id);
+        continue;
+      }
       Drop(w, m, shm::kCtr_ipsec_drop_no_sa);
       continue;
     }
@@ -696,6 +757,12 @@ void IpsecInput(Worker& w, uint16_t in, rte_mbuf** pkts, unsigned n) {
       Drop(w, m, shm::kCtr_ipsec_drop_bad_inner);
       continue;
     }
+    // Transport mode through a NAT (RFC 3948 section 3.1.2): the inner TCP/UDP checksum
+    // still covers the peer's pre-NAT address.
+    if (unlikely(sas[i]->encap != SaEncap::kNone) && sas[i]->mode == SaMode::kTransport &&
+        s->mode == SaMode::kTransport) {
+      NatTTransportFixChecksum(m);
+    }
     out[q] = m;
     inner_sa[q] = s;
     outer_sa[q] = sas[i];
@@ -832,7 +899,9 @@ unsigned IpsecFilter(Worker& w, uint16_t in, rte_mbuf** pkts, uint32_t* dst, uin
         to_in[nin++] = m;
         continue;
       }
-      if (frag && (pr == kProtoEsp || pr == kProtoAh || pr == kProtoComp) &&
+      // UDP fragments too: IKE with certificates arrives fragmented, and the SPD needs
+      // the whole datagram's ports (IpsecLocalFragment checks it once reassembled).
+      if (frag && (pr == kProtoEsp || pr == kProtoAh || pr == kProtoComp || pr == IPPROTO_UDP) &&
           IpsecLocalFragment(w, in, m)) {
         continue;
       }
@@ -955,14 +1024,27 @@ bool IpsecLocalFragment(Worker& w, uint16_t in, rte_mbuf* m) {
   rte_mbuf* whole = rte_ipv4_frag_reassemble_packet(w.ipsec.frag, &w.ipsec.death_row, m,
                                                     rte_rdtsc(), ip);
   if (whole == nullptr) return true;  // kept until the rest arrives (or timed out)
-  if (whole->nb_segs > 1 && rte_pktmbuf_linearize(whole) != 0) {
-    Drop(w, whole, shm::kCtr_ipsec_drop_frag);
-    return true;
-  }
   auto* wip = reinterpret_cast<rte_ipv4_hdr*>(rte_pktmbuf_mtod(whole, uint8_t*) + sizeof(rte_ether_hdr));
   wip->hdr_checksum = 0;
   wip->hdr_checksum = rte_ipv4_cksum(wip);
   w.c[shm::kCtr_ipsec_reassembled]++;
+  if (p == IPPROTO_UDP && IsIkeDatagram(whole, wip)) {
+    // IKE may be larger than one buffer: it goes to the control plane as the chain
+    // reassembly made (the IKE ring carries chains). UDP 500 meets the inbound SPD like
+    // a whole datagram would (the seed's PERMIT policy); 4500 is IPsec input, checked by
+    // its SAs, as whole ones are.
+    const unsigned ihl = (wip->version_ihl & 0xf) * 4u;
+    const auto* u = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(wip) + ihl);
+    if (u->dst_port != kNatTPortBe && !LocalInboundPermitted(w, in, whole, wip)) return true;
+    w.c[shm::kCtr_punted]++;
+    ToSlow(w, whole, kSlowPunt, 0);
+    return true;
+  }
+  if (whole->nb_segs > 1 && rte_pktmbuf_linearize(whole) != 0) {
+    Drop(w, whole, shm::kCtr_ipsec_drop_frag);
+    return true;
+  }
+  wip = reinterpret_cast<rte_ipv4_hdr*>(rte_pktmbuf_mtod(whole, uint8_t*) + sizeof(rte_ether_hdr));
   if (p == IPPROTO_UDP && !IsIpsecInput(wip, rte_pktmbuf_data_len(whole) - sizeof(rte_ether_hdr),
                                         t->udp_port_be())) {
     Drop(w, whole, shm::kCtr_drop_fragment_local);

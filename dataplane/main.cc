@@ -252,8 +252,14 @@ int Main(int argc, char** argv) {
   ctx.evt = rte_ring_create(shm::kEventRing, shm::kRingSize, socket, RING_F_SP_ENQ);
   ctx.msg_pool = rte_mempool_create(shm::kMessagePool, shm::kMessagePoolSize, sizeof(msg::Message),
                                     0, 0, nullptr, nullptr, nullptr, nullptr, socket, 0);
+  // IKE datagrams as whole mbufs, both ways (main lcore <-> the IKE daemon): SP/SC.
+  ctx.ike_rx = rte_ring_create(shm::kIkeRxRing, shm::kIkeRingSize, socket,
+                               RING_F_SP_ENQ | RING_F_SC_DEQ);
+  ctx.ike_tx = rte_ring_create(shm::kIkeTxRing, shm::kIkeRingSize, socket,
+                               RING_F_SP_ENQ | RING_F_SC_DEQ);
   const rte_memzone* mz = rte_memzone_reserve(shm::kStatsZone, sizeof(shm::Stats), socket, 0);
-  if (!ctx.req || !ctx.rep || !ctx.evt || !ctx.msg_pool || !mz) return Fail("control rings");
+  if (!ctx.req || !ctx.rep || !ctx.evt || !ctx.msg_pool || !ctx.ike_rx || !ctx.ike_tx || !mz)
+    return Fail("control rings");
   ctx.stats = static_cast<shm::Stats*>(mz->addr);
   std::memset(ctx.stats, 0, sizeof(shm::Stats));
   ctx.stats->tsc_hz = rte_get_tsc_hz();
@@ -267,7 +273,7 @@ int Main(int argc, char** argv) {
   static const rte_mbuf_dynfield meta_desc = {"arsec_dp_slow_meta", sizeof(SlowMeta),
                                               alignof(SlowMeta), 0};
   ctx.meta_off = rte_mbuf_dynfield_register(&meta_desc);
-  ctx.pool = rte_pktmbuf_pool_create("arsec_mbuf", cfg.mbufs, 256, 0,
+  ctx.pool = rte_pktmbuf_pool_create(shm::kPacketPool, cfg.mbufs, 256, 0,
                                      RTE_MBUF_DEFAULT_BUF_SIZE, socket);
   if (!ctx.slow || !ctx.handoff || ctx.meta_off < 0 || !ctx.pool) return Fail("buffers");
 

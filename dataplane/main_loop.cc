@@ -6,6 +6,19 @@
 // packets into rate-limited events; polls link state; and frees old FIB records once
 // RCU says no worker can still see them. It may allocate and sleep — the workers never
 // wait for it.
+//
+// IKE: punted UDP datagrams to port 500, and to 4500 when they carry the non-ESP marker
+// (or are NAT-T keepalives), go whole — the mbuf itself — onto the arsec_ike_rx ring for
+// the IKE daemon in arsec-control, under a token bucket of their own. What the daemon
+// sends comes back as mbufs on arsec_ike_tx, drained every loop: routed here (FIB), given
+// a source address when it has none, fragmented to the egress MTU if need be, and sent
+// through the neighbour path like the UDP heartbeat. Locally originated IKE never meets
+// the SPD: like every IPsec implementation's IKE bypass, the gateway always lets its own
+// key exchange out (it cannot be protected by the SAs it is negotiating). Inbound IKE
+// has met the inbound SPD in the workers (the seed's PERMIT policy for UDP 500).
+//
+// Acquire: a worker that drops a packet for want of an SA on a KEYMAN=ISAKMP policy hands
+// it over (kSlowAcquire); at most one kEvtAcquire per policy per second leaves here.
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_errno.h>
@@ -21,11 +34,13 @@
 
 #include <strings.h>
 #include <rte_common.h>
+#include <rte_ip_frag.h>
 #include <rte_lpm.h>
 #include <rte_udp.h>
 
 #include <map>
 #include <string>
+#include <unordered_map>
 
 #include "common/ring_msg.h"
 #include "dataplane/dp.h"
@@ -157,6 +172,11 @@ class Main : public NeighActions {
   uint64_t next_ipsec_tick_ = 0;
   void HandleSlow(rte_mbuf* m, uint64_t now_ms);
   void Punt(rte_mbuf* m, uint64_t now_ms);
+  static bool IsIke(const rte_mbuf* m);
+  void IkeRx(rte_mbuf* m, uint64_t now_ms);
+  void IkeTx(rte_mbuf* m, uint64_t now_ms);
+  void IkeSend(rte_mbuf* m, uint16_t port, uint32_t nexthop, uint64_t now_ms);
+  void Acquire(rte_mbuf* m, uint32_t policy_id, uint64_t now_ms);
   void RefreshPortSources();
   void PollLinks(bool initial);
   bool PortOf(uint16_t cfg_port, uint16_t* port_id, Message* m);
@@ -171,6 +191,13 @@ class Main : public NeighActions {
   uint32_t event_seq_ = 0;
   uint64_t punt_tokens_ = 100;
   uint64_t punt_last_ms_ = 0;
+  // IKE to the daemon: 2000 datagrams/s, bursts of 500. Generous: the daemon's limit on
+  // half-open exchanges is the real defence against floods; this only bounds the work a
+  // flood can push across the process boundary.
+  static constexpr uint64_t kIkeBurst = 500, kIkePerMs = 2;
+  uint64_t ike_tokens_ = kIkeBurst;
+  uint64_t ike_last_ms_ = 0;
+  std::unordered_map<uint32_t, uint64_t> acquire_ms_;  // policy id -> last acquire sent
 };
 
 void Reply(Message* m, int result, const char* fmt = nullptr, ...)
@@ -458,6 +485,9 @@ void Main::ReplyStatus(Message* m, const absl::Status& st) {
 }
 
 void Main::IpsecTick(uint64_t now_ms) {
+  for (auto it = acquire_ms_.begin(); it != acquire_ms_.end();) {
+    it = now_ms - it->second >= 1000 ? acquire_ms_.erase(it) : std::next(it);
+  }
   ctx_->ipsec->Tick(rte_rdtsc(), [this](uint32_t sa, uint32_t pol, bool hard, bool by_bytes,
                                         uint64_t bytes, uint32_t age) {
     Message* e = NewEvent(Type::kEvtSaExpiry);
@@ -490,9 +520,8 @@ void Main::IpsecTick(uint64_t now_ms) {
 // drops it. It is routed like any packet the gateway sends and leaves through the
 // neighbour path (queued until ARP resolves).
 void Main::SendHeartbeat(const PolicyRt& p, uint64_t now_ms) {
-  uint32_t hop = 0;
-  if (rte_lpm_lookup(ctx_->fib->lpm(), p.peer, &hop) != 0) return;
-  const NhEntry& nh = ctx_->fib->nh_table()[hop];
+  NhEntry nh;  // the default route too: a peer is often reached through it
+  if (!ctx_->fib->Lookup(p.peer, &nh)) return;
   if (nh.type == static_cast<uint8_t>(NhType::kLocal)) return;
   uint32_t src = p.local ? p.local : __atomic_load_n(&ctx_->port_src[nh.port], __ATOMIC_RELAXED);
   if (src == 0) src = ctx_->router_id;
@@ -555,6 +584,185 @@ void Main::Punt(rte_mbuf* m, uint64_t now_ms) {
   PostEvent(e);
 }
 
+// An IKE datagram: UDP to port 500, or to 4500 with the non-ESP marker or as a NAT-T
+// keepalive (RFC 3948 2.2, 2.3). Workers punt only whole packets to own addresses (a
+// reassembled one may be a chain: the headers are in its first segment).
+bool Main::IsIke(const rte_mbuf* m) {
+  constexpr uint32_t kEth = sizeof(rte_ether_hdr);
+  if (rte_pktmbuf_data_len(m) < kEth + sizeof(rte_ipv4_hdr)) return false;
+  const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEth);
+  if (ip->next_proto_id != IPPROTO_UDP ||
+      (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))) {
+    return false;
+  }
+  const uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
+  const uint32_t ip_len = rte_be_to_cpu_16(ip->total_length);
+  if (ip_len < ihl + sizeof(rte_udp_hdr) || rte_pktmbuf_data_len(m) < kEth + ihl + sizeof(rte_udp_hdr)) {
+    return false;
+  }
+  const auto* u = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, kEth + ihl);
+  if (u->dst_port == RTE_BE16(500)) return true;
+  if (u->dst_port != RTE_BE16(4500)) return false;
+  const uint32_t body = ip_len - ihl - sizeof(rte_udp_hdr);
+  uint8_t buf[4];
+  const auto* b = static_cast<const uint8_t*>(rte_pktmbuf_read(
+      m, kEth + ihl + sizeof(rte_udp_hdr), body < 4 ? body : 4, buf));
+  if (b == nullptr) return false;
+  if (body == 1) return b[0] == 0xff;
+  return body >= 4 && (b[0] | b[1] | b[2] | b[3]) == 0;
+}
+
+void Main::IkeRx(rte_mbuf* m, uint64_t now_ms) {
+  const uint64_t add = (now_ms - ike_last_ms_) * kIkePerMs;
+  if (add) {
+    ike_tokens_ = std::min(kIkeBurst, ike_tokens_ + add);
+    ike_last_ms_ = now_ms;
+  }
+  if (ike_tokens_ == 0) {
+    c_[shm::kCtr_drop_ike_ratelimit]++;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  --ike_tokens_;
+  // Nobody may be draining (control restarting): the ring holds what it can, the rest
+  // is dropped and counted; IKE retransmits.
+  if (rte_ring_sp_enqueue(ctx_->ike_rx, m) != 0) {
+    c_[shm::kCtr_drop_ike_rx_full]++;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  c_[shm::kCtr_ike_rx]++;
+}
+
+// One datagram from the IKE daemon: [Ethernet space][IPv4][UDP][payload], one segment.
+void Main::IkeTx(rte_mbuf* m, uint64_t now_ms) {
+  constexpr uint32_t kEth = sizeof(rte_ether_hdr);
+  const uint32_t dlen = rte_pktmbuf_data_len(m);
+  auto bad = [&] {
+    c_[shm::kCtr_drop_ike_tx_bad]++;
+    rte_pktmbuf_free(m);
+  };
+  if (m->nb_segs != 1 || dlen < kEth + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr)) return bad();
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+  const uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
+  const uint32_t ip_len = rte_be_to_cpu_16(ip->total_length);
+  if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || ip->next_proto_id != IPPROTO_UDP ||
+      ip_len < ihl + sizeof(rte_udp_hdr) || kEth + ip_len > dlen) {
+    return bad();
+  }
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(reinterpret_cast<uint8_t*>(ip) + ihl);
+  if (rte_be_to_cpu_16(udp->dgram_len) != ip_len - ihl) return bad();
+  if (kEth + ip_len < dlen) rte_pktmbuf_trim(m, static_cast<uint16_t>(dlen - kEth - ip_len));
+  const uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
+  NhEntry nh;
+  if (dst == 0 || !ctx_->fib->Lookup(dst, &nh) || nh.type == static_cast<uint8_t>(NhType::kLocal)) {
+    c_[shm::kCtr_drop_ike_tx_noroute]++;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (ip->src_addr == 0) {
+    uint32_t src = __atomic_load_n(&ctx_->port_src[nh.port], __ATOMIC_RELAXED);
+    if (src == 0) src = ctx_->router_id;
+    if (src == 0) {
+      c_[shm::kCtr_drop_ike_tx_noroute]++;
+      rte_pktmbuf_free(m);
+      return;
+    }
+    const rte_be32_t src_be = rte_cpu_to_be_32(src);
+    ip->src_addr = src_be;
+    // The daemon summed the UDP pseudo-header with a zero source: add the source's two
+    // words now (RFC 1624). A zero checksum means none was computed and stays so.
+    if (udp->dgram_cksum != 0) {
+      uint16_t w[2];
+      std::memcpy(w, &src_be, 4);
+      uint16_t ck = CksumAdjust(udp->dgram_cksum, 0, w[0]);
+      ck = CksumAdjust(ck, 0, w[1]);
+      udp->dgram_cksum = ck == 0 ? 0xffff : ck;  // RFC 768: a computed 0 is sent as ones
+    }
+  }
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+  const uint32_t hop = nh.gw ? nh.gw : dst;
+  const uint16_t mtu = ctx_->port_mtu[nh.port];
+  if (ip_len <= mtu) {
+    c_[shm::kCtr_ike_tx]++;
+    IkeSend(m, nh.port, hop, now_ms);
+    return;
+  }
+  // Larger than the egress MTU (a certificate, a big proposal list): IP fragments.
+  if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) {
+    c_[shm::kCtr_drop_too_big]++;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  rte_pktmbuf_adj(m, kEth);
+  rte_mbuf* frags[RTE_LIBRTE_IP_FRAG_MAX_FRAG];
+  const int nf = rte_ipv4_fragment_packet(m, frags, RTE_LIBRTE_IP_FRAG_MAX_FRAG, mtu,
+                                          ctx_->frag_direct, ctx_->frag_indirect);
+  rte_pktmbuf_free(m);
+  if (nf < 0) {
+    c_[shm::kCtr_ipsec_drop_frag]++;
+    return;
+  }
+  c_[shm::kCtr_ike_tx]++;
+  for (int i = 0; i < nf; ++i) {
+    rte_mbuf* f = frags[i];
+    if (f->nb_segs > 1 && rte_pktmbuf_linearize(f) != 0) {
+      c_[shm::kCtr_ipsec_drop_frag]++;
+      rte_pktmbuf_free(f);
+      continue;
+    }
+    auto* fip = rte_pktmbuf_mtod(f, rte_ipv4_hdr*);
+    fip->hdr_checksum = 0;
+    fip->hdr_checksum = rte_ipv4_cksum(fip);
+    auto* feth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(f, kEth));
+    if (feth == nullptr) {
+      c_[shm::kCtr_drop_no_mbuf]++;
+      rte_pktmbuf_free(f);
+      continue;
+    }
+    feth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    IkeSend(f, nh.port, hop, now_ms);
+  }
+}
+
+void Main::IkeSend(rte_mbuf* m, uint16_t port, uint32_t nexthop, uint64_t now_ms) {
+  rte_pktmbuf_mtod(m, rte_ether_hdr*)->src_addr = ctx_->port_mac[port];
+  m->port = port;
+  neigh_.OnMiss(port, nexthop, m, now_ms);  // sent at once when the neighbour is known
+}
+
+// The packet a worker dropped for want of an SA (an Ethernet frame) names the traffic.
+void Main::Acquire(rte_mbuf* m, uint32_t policy_id, uint64_t now_ms) {
+  auto [it, fresh] = acquire_ms_.try_emplace(policy_id, now_ms);
+  if (!fresh) {
+    if (now_ms - it->second < 1000) return;
+    it->second = now_ms;
+  }
+  constexpr uint32_t kEth = sizeof(rte_ether_hdr);
+  if (rte_pktmbuf_data_len(m) < kEth + sizeof(rte_ipv4_hdr)) return;
+  Message* e = NewEvent(Type::kEvtAcquire);
+  if (e == nullptr) return;
+  const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEth);
+  msg::AcquireEvent& a = e->body.acquire;
+  a.policy_id = policy_id;
+  a.src = rte_be_to_cpu_32(ip->src_addr);
+  a.dst = rte_be_to_cpu_32(ip->dst_addr);
+  a.proto = ip->next_proto_id;
+  const uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
+  if ((a.proto == IPPROTO_TCP || a.proto == IPPROTO_UDP) &&
+      (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) == 0 &&
+      rte_pktmbuf_data_len(m) >= kEth + ihl + 4) {
+    const auto* l4 = rte_pktmbuf_mtod_offset(m, const uint8_t*, kEth + ihl);
+    a.sport = static_cast<uint16_t>(l4[0] << 8 | l4[1]);
+    a.dport = static_cast<uint16_t>(l4[2] << 8 | l4[3]);
+  }
+  c_[shm::kCtr_ipsec_acquires]++;
+  PostEvent(e);
+}
+
 void Main::HandleSlow(rte_mbuf* m, uint64_t now_ms) {
   SlowMeta* meta = Meta(m, ctx_->meta_off);
   switch (meta->kind) {
@@ -573,7 +781,14 @@ void Main::HandleSlow(rte_mbuf* m, uint64_t now_ms) {
       break;
     }
     case kSlowPunt:
+      if (IsIke(m)) {
+        IkeRx(m, now_ms);
+        return;  // on the IKE ring, or freed
+      }
       Punt(m, now_ms);
+      break;
+    case kSlowAcquire:
+      Acquire(m, meta->nexthop, now_ms);
       break;
     case kSlowDebug: {
       Message* e = NewEvent(Type::kEvtIpsecDebug);
@@ -636,6 +851,9 @@ void Main::Run() {
     uint64_t now = NowMs();
     n = rte_ring_sc_dequeue_burst(ctx_->slow, objs, kBurst, nullptr);
     for (unsigned i = 0; i < n; ++i) HandleSlow(static_cast<rte_mbuf*>(objs[i]), now);
+    busy |= n > 0;
+    n = rte_ring_sc_dequeue_burst(ctx_->ike_tx, objs, kBurst, nullptr);
+    for (unsigned i = 0; i < n; ++i) IkeTx(static_cast<rte_mbuf*>(objs[i]), now);
     busy |= n > 0;
     if (now >= next_tick) {
       neigh_.Tick(now);

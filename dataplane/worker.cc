@@ -158,8 +158,9 @@ void Local(Worker& w, rte_mbuf* m, rte_ipv4_hdr* ip) {
       return;
     }
   }
-  // Anything else (IKE, later) belongs to the control plane: the main lcore turns it into
-  // a rate-limited punt event.
+  // Anything else belongs to the control plane: the main lcore hands IKE (UDP 500, 4500
+  // with the non-ESP marker) to the IKE daemon's ring and turns the rest into
+  // rate-limited punt events.
   w.c[shm::kCtr_punted]++;
   ToSlow(w, m, kSlowPunt, 0);
 }

@@ -33,6 +33,15 @@ struct Worker {
   uint64_t icmp_last_tsc;
   uint64_t icmp_tsc_per_token;
   IpsecWorker ipsec;  // IPsec stage state (ipsec_worker.h)
+  // Acquire rate limit (ipsec_worker.cc): a small direct-mapped table of the last
+  // acquire each policy raised from this worker, so a flow without an SA costs at most
+  // one hand-off per policy per second here; the main lcore dedups across workers.
+  struct AcquireSlot {
+    uint32_t policy_id;
+    uint64_t tsc;
+  };
+  static constexpr unsigned kAcquireSlots = 64;
+  AcquireSlot acquire[kAcquireSlots];
 };
 
 constexpr uint64_t kIcmpBurst = 100;

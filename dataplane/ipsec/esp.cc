@@ -2,6 +2,8 @@
 // two-phase contract; the notes here are about the byte-level choices.
 #include "dataplane/ipsec/esp.h"
 
+#include <rte_ip.h>
+
 #include <cstring>
 
 namespace arsec::dp {
@@ -289,6 +291,35 @@ StageVerdict UdpEncapStrip(rte_mbuf* m) {
   StoreBe16(p + 2, static_cast<uint16_t>(tl - kUdpHdr));
   std::memcpy(p + 10, &ck, 2);
   return StageVerdict::kOk;
+}
+
+void NatTTransportFixChecksum(rte_mbuf* m) {
+  constexpr uint8_t kProtoTcp = 6;
+  uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
+  const uint32_t len = rte_pktmbuf_data_len(m);
+  if (len < 20) return;
+  const unsigned ihl = (p[0] & 0xfu) * 4u;
+  const uint32_t tl = LoadBe16(p + 2);
+  if (ihl < 20 || tl < ihl || tl > len) return;
+  if ((LoadBe16(p + 6) & kIpv4FragMask) != 0) return;
+  uint8_t* l4 = p + ihl;
+  const uint32_t l4_len = tl - ihl;
+  unsigned off;
+  if (p[9] == kProtoTcp) {
+    if (l4_len < 20) return;
+    off = 16;
+  } else if (p[9] == kProtoUdp) {
+    if (l4_len < kUdpHdr || LoadBe16(l4 + 4) != l4_len) return;
+    if (LoadBe16(l4 + 6) == 0) return;  // the sender sent none
+    off = 6;
+  } else {
+    return;
+  }
+  l4[off] = l4[off + 1] = 0;
+  // Summed over the header as it is now (source and destination after any NAT), the
+  // length from the IP header; UDP's 0 result is sent as 0xffff (RFC 768).
+  const uint16_t ck = rte_ipv4_udptcp_cksum(reinterpret_cast<const rte_ipv4_hdr*>(p), l4);
+  std::memcpy(l4 + off, &ck, 2);
 }
 
 }  // namespace arsec::dp

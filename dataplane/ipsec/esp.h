@@ -73,4 +73,14 @@ StageVerdict EspInboundFinish(const Sa& sa, rte_mbuf* m, const crypto::CryptoOp*
 // when it can be none of these.
 StageVerdict UdpEncapStrip(rte_mbuf* m);
 
+// RFC 3948 section 3.1.2, for a packet that came out of a UDP-encapsulated TRANSPORT-mode
+// bundle (data at its IPv4 header): the sender computed the TCP/UDP checksum over its own
+// addresses, which a NAT on the way has since rewritten in the (unprotected) IP header,
+// so the checksum is recomputed over the addresses the packet has now (method 3 of the
+// RFC; integrity is the SA's job, the ICV already vouched for the payload). A UDP
+// checksum of 0 (none) stays 0. Packets that are not whole TCP/UDP (fragments, short
+// segments, a UDP length that disagrees with the IP length) are left as they are: the
+// receiving stack rejects them on its own.
+void NatTTransportFixChecksum(rte_mbuf* m);
+
 }  // namespace arsec::dp

@@ -4,6 +4,7 @@
 // inbound side must reject with the right verdict (truncation, ICV, padding, length,
 // dummy packets, inner header, garbage), plus no-room and UDP-encapsulation cases.
 #include <gtest/gtest.h>
+#include <rte_ip.h>
 
 #include <array>
 #include <cstring>
@@ -596,6 +597,75 @@ TEST(UdpEncap, KeepaliveMarkerEspAndJunk) {
   SetIpv4Cksum(tcp.data(), 20);
   MbufPtr mt(MbufFrom(tcp));
   EXPECT_EQ(UdpEncapStrip(mt.get()), StageVerdict::kBadHeader);
+}
+
+// RFC 3948 section 3.1.2: a transport-mode packet through a NAT. The sender summed its
+// TCP/UDP checksum over its own address; the NAT rewrote the (unprotected) IP header, so
+// after decapsulation the checksum is wrong until NatTTransportFixChecksum recomputes it
+// over the addresses the packet has now. Nothing else of the packet changes.
+TEST(UdpEncap, TransportNatTChecksumFollowsTheNat) {
+  auto l4_ok = [](const Bytes& b) {
+    return rte_ipv4_udptcp_cksum_verify(reinterpret_cast<const rte_ipv4_hdr*>(b.data()),
+                                        b.data() + 20) == 0;
+  };
+  constexpr uint32_t kNatted = 0xcb007163;  // 203.0.113.99: the NAT's public address
+  for (const uint8_t proto : {uint8_t{6}, uint8_t{17}}) {
+    for (const bool udp_none : {false, true}) {
+      if (proto == 6 && udp_none) continue;
+      SCOPED_TRACE(::testing::Message() << "proto " << int(proto) << " none " << udp_none);
+      const TestSa out = Sa1(SaMode::kTransport, CipherAlg::kAes128Cbc, AuthAlg::kHmacSha1_96,
+                             false, SaEncap::kNatT);
+      const TestSa in = MakeSa(out.spec);
+      std::mt19937 rng(proto);
+      Bytes l4 = Random(proto == 6 ? 60 : 48, rng);
+      if (proto == 17) StoreBe16(&l4[4], static_cast<uint16_t>(l4.size()));
+      Bytes inner = Ipv4(kInnerSrc, kInnerDst, proto, l4);
+      const unsigned ck = 20 + (proto == 6 ? 16 : 6);
+      inner[ck] = inner[ck + 1] = 0;
+      if (!udp_none) {
+        const uint16_t c = rte_ipv4_udptcp_cksum(
+            reinterpret_cast<const rte_ipv4_hdr*>(inner.data()), inner.data() + 20);
+        std::memcpy(&inner[ck], &c, 2);
+        ASSERT_TRUE(l4_ok(inner));
+      }
+      Bytes wire = EncryptBytes(out, inner, 1);
+      ASSERT_EQ(wire[9], kProtoUdp);
+      // The NAT: a new source address and UDP source port, the header checksum fixed.
+      StoreBe32(&wire[12], kNatted);
+      StoreBe16(&wire[20], 31337);
+      SetIpv4Cksum(wire.data(), 20);
+      MbufPtr m(MbufFrom(wire));
+      uint8_t nh = 0;
+      ASSERT_EQ(Decrypt(*in.sa, m.get(), 1, &nh), StageVerdict::kOk);
+      EXPECT_EQ(nh, proto);
+      Bytes got = MbufBytes(m.get());
+      ASSERT_EQ(got.size(), inner.size());
+      EXPECT_EQ(LoadBe32(&got[12]), kNatted);
+      if (!udp_none) {
+        EXPECT_FALSE(l4_ok(got)) << "still summed over the pre-NAT source";
+      }
+
+      NatTTransportFixChecksum(m.get());
+      const Bytes fixed = MbufBytes(m.get());
+      if (udp_none) {
+        EXPECT_EQ(fixed, got);  // no checksum stays none
+        continue;
+      }
+      EXPECT_TRUE(l4_ok(fixed));
+      EXPECT_TRUE(Ipv4ChecksumOk(fixed.data()));
+      Bytes a = fixed, b = got;
+      a[ck] = a[ck + 1] = b[ck] = b[ck + 1] = 0;
+      EXPECT_EQ(a, b) << "only the checksum may change";
+    }
+  }
+  // Not TCP/UDP, too short, or a fragment: left alone.
+  for (const Bytes& p : {Ipv4(kNatted, kInnerDst, 1, Bytes(40, 9)),
+                         Ipv4(kNatted, kInnerDst, 6, Bytes(12, 9)),
+                         Ipv4(kNatted, kInnerDst, 17, Bytes(30, 9), 0, 0x2001)}) {
+    MbufPtr m(MbufFrom(p));
+    NatTTransportFixChecksum(m.get());
+    EXPECT_EQ(MbufBytes(m.get()), p);
+  }
 }
 
 TEST(IvSourceTest, DeterministicStreamAndRefill) {

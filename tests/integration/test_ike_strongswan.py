@@ -1,0 +1,191 @@
+"""IKEv1 interop: an arsec gateway against strongSwan's charon, both roles, through the
+real dataplane (swanlab.py: lanA - arsec - router - charon - swlan).
+
+arsec is configured with the seed's automatic-keying commands (CREATE ENCO KEY, CREATE
+ISAKMP POLICY ... SENDN=TRUE, SASPEC/BUNDLE KEYMAN=ISAKMP, the "isa" PERMIT policy for
+UDP 500 ahead of the IPSEC one), plus NATTRAVERSAL=TRUE and a PERMIT for UDP 4500,
+because strongSwan's userspace ESP always runs over UDP 4500. Each scenario brings the
+VPN up, sends traffic both ways between the LANs, and checks SHOW ISAKMP SA, SHOW IPSEC
+SA and strongSwan's own view of the SAs.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+import netlab
+from netlab import SITE_A, SITE_B, parse_table
+from swanlab import PSK, SwanLab, harness_problem
+
+pytestmark = pytest.mark.skipif(harness_problem() is not None, reason=harness_problem() or "")
+
+
+def arsec_commands(*, encalg="AES128", hashalg="SHA", group=2, esp_enc="AES128",
+                   esp_hash="SHA", mode=None, peer=SITE_B.wan, remoteid=None, localid=None,
+                   pfs_group=None, psk=PSK) -> list[str]:
+    iso = [f"CREATE ISAKMP POLICY=i PEER={peer} KEY=1 SENDN=TRUE",
+           f"SET ISAKMP POLICY=i NATTRAVERSAL=TRUE ENCALG={encalg} HASHALG={hashalg} GROUP={group}"]
+    if mode:
+        iso[0] += f" MODE={mode}"
+    if remoteid:
+        iso[0] += f' REMOTEID="{remoteid}"'
+    if localid:
+        iso[0] += f' LOCALID="{localid}"'
+    vpn_peer = "DYNAMIC" if peer == "ANY" else peer
+    lines = [
+        f'CREATE ENCO KEY=1 TYPE=GENERAL VALUE="{psk}"',
+        *iso,
+        f"CREATE IPSEC SASPEC=1 KEYMAN=ISAKMP PROT=ESP ENCALG={esp_enc} HASHALG={esp_hash}",
+        'CREATE IPSEC BUNDLE=1 KEYMAN=ISAKMP STRING="1"',
+        "CREATE IPSEC POLICY=isa INT=ppp0 ACTION=PERMIT LPORT=500 RPORT=500 TRANSPORT=UDP",
+        "CREATE IPSEC POLICY=natt INT=ppp0 ACTION=PERMIT LPORT=4500 TRANSPORT=UDP",
+        f"CREATE IPSEC POLICY=vpn INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER={vpn_peer}",
+        f"SET IPSEC POLICY=vpn LAD={SITE_A.lan_net} LMA=255.255.255.0 "
+        f"RAD={SITE_B.lan_net} RMA=255.255.255.0",
+    ]
+    if pfs_group:
+        lines.append(f"SET IPSEC POLICY=vpn GROUP={pfs_group} USEPFSKEY=TRUE")
+    lines += ["CREATE IPSEC POLICY=inet INT=ppp0 ACTION=PERMIT",
+              "ENABLE IPSEC", "ENABLE ISAKMP"]
+    return lines
+
+
+@pytest.fixture
+def lab():
+    problem = netlab.environment_problem()
+    if problem:
+        pytest.skip(problem)
+    lab = SwanLab("ike").build().start()
+    try:
+        yield lab
+    except Exception:
+        raise
+    finally:
+        lab.close()
+
+
+def isakmp_sas(lab: SwanLab) -> list[str]:
+    out = lab.a.cli("SHOW ISAKMP SA").text
+    return [l for l in out.splitlines() if re.match(r"^\s*\d+\s+\d+\.\d+\.\d+\.\d+", l)]
+
+
+def ipsec_sas(lab: SwanLab) -> list[dict[str, str]]:
+    return [r for r in parse_table(lab.a.cli("SHOW IPSEC SA").text) if r]
+
+
+def isakmp_log(lab: SwanLab) -> str:
+    """SHOW LOG MODULE=ISAK with the seed's line wrapping undone."""
+    return " ".join(lab.a.cli("SHOW LOG MODULE=ISAK").text.split())
+
+
+def wait_for(pred, timeout: float, what: str, lab: SwanLab):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}\n{lab.logs()}")
+
+
+def traffic_both_ways(lab: SwanLab) -> None:
+    # The first packets may be spent on the SA coming up.
+    ok = False
+    for _ in range(10):
+        if lab.ping_a_to_b(count=3).received > 0:
+            ok = True
+            break
+        time.sleep(0.5)
+    assert ok, f"no ping A -> B through the tunnel\n{lab.logs()}"
+    r = lab.ping_a_to_b(count=5)
+    assert r.received == 5, f"A -> B: {r}\n{lab.logs()}"
+    r = lab.ping_b_to_a(count=5)
+    assert r.received == 5, f"B -> A: {r}\n{lab.logs()}"
+
+
+def check_sas(lab: SwanLab, enc: str = "AES128", hashalg: str = "SHA") -> None:
+    rows = isakmp_sas(lab)
+    assert rows, f"SHOW ISAKMP SA is empty\n{lab.a.cli('SHOW ISAKMP SA').text}"
+    assert SITE_B.wan in rows[0] and enc in rows[0] and hashalg in rows[0], rows
+    sas = lab.a.cli("SHOW IPSEC SA").text
+    assert re.search(r"\bvpn\b.*\bValid\b.*\bESP\b", sas, re.I), sas
+    swan = lab.swan_sas()
+    assert "INSTALLED" in swan, swan
+    # strongSwan's inbound SPI is arsec's outbound one and vice versa.
+    swan_in = {int(x, 16) for x in re.findall(r"\bin\s+([0-9a-f]{8})", swan)}
+    swan_out = {int(x, 16) for x in re.findall(r"\bout\s+([0-9a-f]{8})", swan)}
+    rows = [r for r in parse_table(sas) if r.get("Protocol") == "ESP"]
+    assert rows, sas
+    ours_out = {int(r["OutSPI"]) for r in rows}
+    ours_in = {int(r["InSPI"]) for r in rows}
+    assert swan_in & ours_out and swan_out & ours_in, f"{sas}\n{swan}"
+
+
+def test_main_mode_psk_strongswan_initiates(lab):
+    lab.a.cli_script(arsec_commands())
+    lab.swan_start(initiate=True)
+    wait_for(lambda: isakmp_sas(lab), 20, "the ISAKMP SA", lab)
+    traffic_both_ways(lab)
+    check_sas(lab)
+    log = isakmp_log(lab)
+    assert "Phase 1 [resp] started with peer 198.51.100.2" in log, log
+    assert "Completed successfully" in log, log
+
+
+def test_main_mode_psk_arsec_initiates_on_traffic(lab):
+    lab.a.cli_script(arsec_commands())
+    lab.swan_start()
+    # The first ping raises an acquire; arsec negotiates; later pings cross.
+    wait_for(lambda: lab.ping_a_to_b(count=2).received > 0, 40, "traffic after acquire", lab)
+    lab.swan("wait-sa", lab.instance, "--timeout", "20")
+    traffic_both_ways(lab)
+    check_sas(lab)
+    log = isakmp_log(lab)
+    assert "Phase 1 [init] started with peer 198.51.100.2" in log, log
+    assert "Phase 2 [init] started with peer 198.51.100.2" in log, log
+
+
+@pytest.mark.parametrize("group,swgroup", [(1, "modp768"), (2, "modp1024")])
+def test_main_mode_des_sha(lab, group, swgroup):
+    lab.a.cli_script(arsec_commands(encalg="DES", hashalg="SHA", group=group, esp_enc="DES"))
+    lab.swan_start(ike=f"des-sha1-{swgroup}", esp="des-sha1", initiate=True)
+    wait_for(lambda: isakmp_sas(lab), 20, "the ISAKMP SA", lab)
+    traffic_both_ways(lab)
+    check_sas(lab, enc="DES")
+
+
+def test_quick_mode_with_pfs(lab):
+    lab.a.cli_script(arsec_commands(pfs_group=2))
+    lab.swan_start(esp="aes128-sha1-modp1024", initiate=True)
+    traffic_both_ways(lab)
+    check_sas(lab)
+
+
+def test_aggressive_mode_peer_any_by_remoteid(lab):
+    lab.a.cli_script(arsec_commands(mode="AGGRESSIVE", peer="ANY", remoteid="right-gw.example"))
+    lab.swan_start(mode="v1-aggr", initiate=True,
+                   extra=["--local-id", "fqdn:right-gw.example", "--remote-id", SITE_A.wan])
+    traffic_both_ways(lab)
+    rows = isakmp_sas(lab)
+    assert rows and SITE_B.wan in rows[0], rows
+
+
+def test_wrong_psk_is_refused_and_logged(lab):
+    lab.a.cli_script(arsec_commands(psk="not-the-same"))
+    p = lab.swan("up", lab.instance, lab.sw.name, "--ike", "v1-main", "--local", SITE_B.wan,
+                 "--remote", SITE_A.wan, "--local-ts", f"{SITE_B.lan_net}/24",
+                 "--remote-ts", f"{SITE_A.lan_net}/24", "--psk", PSK, "--initiate",
+                 "--timeout", "15", check=False, timeout=60)
+    lab.swan_up = True
+    assert p.returncode != 0
+    assert not isakmp_sas(lab)
+    log = isakmp_log(lab)
+    assert "Failed" in log, log
+    counters = lab.a.cli("SHOW ISAKMP COUNTERS=MAIN").text
+    assert re.search(r"authenticationFailed\D+[1-9]", counters), counters
+    # Secrets never show.
+    for text in (log, counters, lab.a.all_logs_text()):
+        assert PSK not in text and "not-the-same" not in text
