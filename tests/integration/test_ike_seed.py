@@ -1,0 +1,140 @@
+"""Two arsec gateways bring up the seed's automatic-keying VPN by themselves.
+
+The seed's figure in namespaces (netlab.TwoSiteLab: lanA - gwA - router - gwB - lanB,
+192.168.10.0/24 behind 192.0.2.1 and 192.168.20.0/24 behind 198.51.100.2), each gateway
+configured with the seed's ISAKMP example typed verbatim (its addresses replaced by the
+lab's): the pre-shared key "jogefoge", CREATE ISAKMP POLICY=i ... SENDN=TRUE, SA and
+bundle specifications KEYMAN=ISAKMP, the "isa" PERMIT policy for UDP 500, the "vpn"
+IPSEC policy and the "inet" PERMIT, ENABLE IPSEC and ENABLE ISAKMP. Nothing is keyed by
+hand: the first packet between the LANs raises an acquire and IKE does the rest.
+
+Checked as a network engineer would: the hosts ping each other and a file crosses
+intact; the router sees only ISAKMP (UDP 500, main or aggressive mode then quick mode)
+and ESP, never the LAN addresses in clear; SHOW ISAKMP SA and SHOW IPSEC SA agree on
+both gateways (A's outbound SPI is B's inbound one); the seed's log lines are there.
+
+Variants: both addresses fixed (main mode), and the seed's "address not fixed" case:
+A takes PEER=ANY with REMOTEID="RouterB" in aggressive mode and PEER=DYNAMIC on its
+IPsec policy; B names itself with LOCALID="RouterB" and starts the negotiation.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+
+import netlab
+from netlab import SITE_A, SITE_B, Capture, parse_table, tcp_transfer
+
+
+def seed_ike(me: netlab.SiteAddr, peer: netlab.SiteAddr, *, isakmp: str, vpn_peer: str) -> list[str]:
+    """The seed's automatic-keying example (its lines 52-84) for one gateway."""
+    return [
+        'CREATE ENCO KEY=1 TYPE=GENERAL VALUE="jogefoge"',
+        isakmp,
+        "CREATE IPSEC SASPEC=1 KEYMAN=ISAKMP PROT=ESP ENCALG=DES HASHALG=SHA",
+        'CREATE IPSEC BUNDLE=1 KEYMAN=ISAKMP STRING="1"',
+        "CREATE IPSEC POLICY=isa INT=ppp0 ACTION=PERMIT LPORT=500 RPORT=500 TRANSPORT=UDP",
+        f"CREATE IPSEC POLICY=vpn INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER={vpn_peer}",
+        f"SET IPSEC POLICY=vpn LAD={me.lan_net} LMA=255.255.255.0 RAD={peer.lan_net} RMA=255.255.255.0",
+        "CREATE IPSEC POLICY=inet INT=ppp0 ACTION=PERMIT",
+        "ENABLE IPSEC",
+        "ENABLE ISAKMP",
+    ]
+
+
+FIXED = {
+    "A": seed_ike(SITE_A, SITE_B, isakmp=f"CREATE ISAKMP POLICY=i PEER={SITE_B.wan} KEY=1 SENDN=TRUE",
+                  vpn_peer=SITE_B.wan),
+    "B": seed_ike(SITE_B, SITE_A, isakmp=f"CREATE ISAKMP POLICY=i PEER={SITE_A.wan} KEY=1 SENDN=TRUE",
+                  vpn_peer=SITE_A.wan),
+}
+DYNAMIC = {
+    "A": seed_ike(SITE_A, SITE_B, vpn_peer="DYNAMIC",
+                  isakmp='CREATE ISAKMP POLICY=i PEER=ANY KEY=1 SENDN=TRUE REMOTEID="RouterB" '
+                         'MODE=AGGRESSIVE'),
+    "B": seed_ike(SITE_B, SITE_A, vpn_peer=SITE_A.wan,
+                  isakmp=f'CREATE ISAKMP POLICY=i PEER={SITE_A.wan} KEY=1 SENDN=TRUE '
+                         f'LOCALID="RouterB" MODE=AGGRESSIVE'),
+}
+
+
+@pytest.fixture
+def two_sites(request):
+    lab = netlab.TwoSiteLab(request.node.name)
+    for site in lab.sites:
+        request.node.__dict__.setdefault("_arsec_labs", []).append(site)
+    try:
+        lab.build().start()
+        yield lab
+    finally:
+        reps = request.node.__dict__.get("_arsec_reports", {})
+        lab.close(keep_dir=any(r.failed for r in reps.values()))
+
+
+def flat_log(site) -> str:
+    return " ".join(site.cli("SHOW LOG MODULE=ISAK").text.split())
+
+
+def esp_rows(site) -> list[dict]:
+    return [r for r in parse_table(site.cli("SHOW IPSEC SA").text) if r.get("Protocol") == "ESP"]
+
+
+@pytest.mark.parametrize("variant", ["fixed", "dynamic"])
+def test_seed_isakmp_vpn(two_sites, variant, tmp_path):
+    lab = two_sites
+    a, b = lab.a, lab.b
+    cfg = FIXED if variant == "fixed" else DYNAMIC
+    for site, name in ((a, "A"), (b, "B")):
+        r = site.cli_script(cfg[name], check=False)
+        assert r.ok and not r.errors(), f"gateway {name} refused the seed's commands:\n{r}"
+
+    # The dynamic side (B) starts; with fixed addresses either may, A does here.
+    starter, other, dst = (b, a, SITE_A.lan_host) if variant == "dynamic" else (a, b, SITE_B.lan_host)
+    cap = Capture(lab.router, a.router_if, tmp_path / "wan.pcap")
+    try:
+        first = starter.ping_until_ok(dst, ns=starter.lan, timeout=30)
+        assert first and first.received, f"the VPN did not come up\n{lab.logs()}"
+        r = a.ping(SITE_B.lan_host, count=5, interval=0.05)
+        assert r.received == 5, r.text
+        r = b.ping(SITE_A.lan_host, ns=b.lan, count=5, interval=0.05)
+        assert r.received == 5, r.text
+        data = os.urandom(150_000)
+        sent, got = tcp_transfer(a.lan, b.lan, SITE_B.lan_host, data, tmp_path)
+        assert got.get("sha256") == sent.get("sha256") and got.get("bytes") == len(data), (sent, got)
+    finally:
+        cap.stop()
+
+    # ---- the WAN: ISAKMP and ESP only, the right exchanges, no LAN address in clear
+    frames = cap.frames(("frame.protocols", "ip.src", "ip.dst", "isakmp.exchangetype", "esp.spi"),
+                        display_filter="ip")
+    assert frames, "nothing captured on the WAN"
+    exch = set()
+    for f in frames:
+        protos = f["frame.protocols"][0].split(":")
+        assert "isakmp" in protos or "esp" in protos, f"clear traffic on the WAN: {f}"
+        assert f["ip.src"][0] in (SITE_A.wan, SITE_B.wan) and f["ip.dst"][0] in (SITE_A.wan, SITE_B.wan), f
+        exch.update(x for x in f.get("isakmp.exchangetype", []) if x)
+    phase1 = "4" if variant == "dynamic" else "2"
+    assert phase1 in exch and "32" in exch, f"exchange types on the wire: {exch}"
+
+    # ---- both gateways agree
+    for site, peer in ((a, SITE_B.wan), (b, SITE_A.wan)):
+        out = site.cli("SHOW ISAKMP SA").text
+        assert re.search(rf"^\s*\d+\s+{re.escape(peer)}\s+DES\s+SHA", out, re.M), out
+    ra, rb = esp_rows(a), esp_rows(b)
+    assert ra and rb, (a.cli("SHOW IPSEC SA").text, b.cli("SHOW IPSEC SA").text)
+    assert {r["OutSPI"] for r in ra} & {r["InSPI"] for r in rb}
+    assert {r["InSPI"] for r in ra} & {r["OutSPI"] for r in rb}
+    assert all(r["State"].lower() == "valid" for r in ra + rb)
+    role = "init" if starter is a else "resp"
+    log_a = flat_log(a)
+    assert f"Phase 1 [{role}] started with peer {SITE_B.wan}" in log_a, log_a
+    assert "Completed successfully" in log_a, log_a
+    # The pre-shared key never shows.
+    for site in (a, b):
+        assert "jogefoge" not in site.cli("SHOW CONFIG").text
+        assert "jogefoge" not in site.all_logs_text()
