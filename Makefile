@@ -1,5 +1,5 @@
 # The two commands of the README, and the steps they are made of.
-#   make demo   install, build, and run the gateway between two namespace hosts
+#   make demo   install, build, and run the seed's two-site IKE VPN in namespaces
 #   make test   install, build, and run every test (unit and integration)
 BUILD ?= build
 PY    := /usr/bin/python3
