@@ -4,7 +4,7 @@
 // two processes, so they hold no pointers and no C++ objects. Every request carries a
 // sequence number; the dataplane answers each request with the same message buffer on
 // the reply ring (result = 0 or a negative errno, plus a short reason) so the CLI can
-// report failure honestly. Dumps (ARP, ports) are paged: the request names a start
+// report failure honestly. Dumps (ARP, ports, SAs) are paged: the request names a start
 // index, the reply fills up to kMaxEntries and says where to continue.
 #pragma once
 
@@ -44,6 +44,10 @@ enum class Type : uint16_t {
   kSpdBegin,           // body.spd_begin: start staging a new SPD of n_rules rules
   kSpdRules,           // body.spd_rules: the next rules, in creation order
   kSpdCommit,          // compile the staged SPD, swap it in (reply: compile errors)
+  // A restarted control plane adopts the negotiated SAs it cannot re-send (it has no
+  // keys): it dumps what the dataplane holds, then re-asserts the ones it keeps.
+  kSaDump,             // body.dump (start = SA id) -> reply body.sa_page (never key bytes)
+  kSaKeep,             // body.sa_keep: between SyncBegin and SyncEnd, keep this SA as it is
   // dataplane -> control (event ring, not answered)
   kEvtNeighbour = 0x100,  // body.neigh: resolved, changed or failed
   kEvtPunt,               // body.punt: a packet to an own address nobody handles
@@ -194,6 +198,51 @@ struct SaRefBody {
   uint32_t sa_id;
 };
 
+// One SA as kSaDump shows it: what it is and how far its lifetimes have run, never its
+// keys. The policy fields are the dataplane's policy `policy_id` as it is now.
+struct SaDumpEntry {
+  uint32_t sa_id;
+  uint32_t policy_id;
+  uint32_t spi;             // host order; the CPI for IPComp
+  uint8_t dir;              // SaDir
+  uint8_t proto;            // 50, 51, 108
+  uint8_t mode;             // SaMode
+  uint8_t cipher;           // crypto::CipherAlg (ESP)
+  uint8_t auth;             // crypto::AuthAlg (ESP, AH)
+  uint8_t comp;             // compress::IpcompAlg (IPComp)
+  uint8_t esn;
+  uint8_t antireplay;
+  uint16_t replay_window;
+  uint8_t encap;            // SaEncap
+  uint8_t dfbit;            // SaDfBit
+  uint16_t encap_sport, encap_dport;
+  uint8_t state;            // as shm::SaRuntime: 1 valid, 2 soft lifetime passed
+  uint8_t policy_isakmp;    // the policy exists and is KEYMAN=ISAKMP
+  uint8_t bundle_pos;       // position in the policy's current bundle; kNotInBundle if none
+  uint8_t pad;
+  uint32_t tun_src, tun_dst;
+  uint32_t soft_seconds, hard_seconds;  // as installed (0 = no limit)
+  uint64_t soft_kbytes, hard_kbytes;
+  uint64_t bytes;           // payload bytes so far
+  uint32_t age_s;           // seconds since install
+  char policy_name[kPolicyNameLen];  // the policy's name ("" when it has none)
+};
+
+inline constexpr uint8_t kNotInBundle = 0xff;
+inline constexpr unsigned kSaDumpEntries = 16;
+struct SaPage {
+  uint32_t count;
+  uint32_t next;            // SA id to ask for next, or 0 when complete
+  SaDumpEntry entries[kSaDumpEntries];
+};
+
+// kSaKeep: a new control process re-asserts an SA it did not re-send, optionally
+// renumbering the policy it belongs to (its policy ids may differ from the old process's).
+struct SaKeepBody {
+  uint32_t sa_id;
+  uint32_t policy_id;       // the SA's policy from now on; kNoSa = unchanged
+};
+
 // A policy as the workers see it. SPD results name the policy id; the policy names its
 // SA bundle: out_sa in the order the bundle string gives (IPComp, then ESP, then AH),
 // applied first to last outbound; in_sa the same SAs' inbound twins, same order, peeled
@@ -296,6 +345,8 @@ struct Message {
     IpsecGlobalBody ipsec_global;
     SaBody sa;
     SaRefBody sa_ref;
+    SaPage sa_page;
+    SaKeepBody sa_keep;
     PolicyBody policy;
     PolicyRefBody policy_ref;
     SpdBeginBody spd_begin;
@@ -308,5 +359,6 @@ struct Message {
 
 static_assert(std::is_trivially_copyable_v<Message>);
 static_assert(sizeof(Message) <= 2048, "messages are pool elements; keep them small");
+static_assert(sizeof(SaDumpEntry) == 112, "SaDumpEntry layout is part of the schema");
 
 }  // namespace arsec::msg

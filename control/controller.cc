@@ -195,6 +195,22 @@ absl::Status Controller::Start() {
   if (absl::Status s = dp_->SyncBegin(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("SyncBegin: ", s.message()));
   }
+  // Negotiated SAs of the previous process are not in any script (their keys were never
+  // saved): what the dataplane holds is read before the replay, their ids are set aside,
+  // and after it those whose policy is still there are adopted instead of swept.
+  std::vector<msg::SaDumpEntry> held;
+  if (hello->control_gen > 0) {
+    auto dump = dp_->DumpSas();
+    if (dump.ok()) {
+      held = std::move(*dump);
+      absl::MutexLock lock(&mu_);
+      ipsec_.ReserveForAdoption(held);
+    } else {
+      log_->Add(4, "IPSE", "IPSC", "ERR",
+                absl::StrCat("The dataplane's SAs could not be read (negotiated SAs are "
+                             "renegotiated): ", dump.status().message()));
+    }
+  }
   if (!source.empty()) {
     ReplayReport r = Replay(script, source);
     log_->Add(r.failed ? 4 : 3, "CONF", "CONF", r.failed ? "ERR" : "MSG",
@@ -210,6 +226,7 @@ absl::Status Controller::Start() {
       log_->Add(2, "IPSE", "IPSC", "ERR",
                 absl::StrCat("The dataplane refused the IPsec module state: ", s.message()));
     }
+    if (!held.empty()) AdoptHeldSas(held);
     ipsec_.MarkSpdDirty();
     if (absl::Status s = ipsec_.FlushSpd(); !s.ok()) {
       log_->Add(2, "IPSE", "IPSC", "ERR", std::string(s.message()));

@@ -135,6 +135,7 @@ class Controller {
   absl::StatusOr<std::vector<uint32_t>> InstallNegotiatedBundle(const ike::NegotiatedBundle& b)
       ABSL_LOCKS_EXCLUDED(mu_);
   void RemoveNegotiatedSas(const std::vector<uint32_t>& sa_ids) ABSL_LOCKS_EXCLUDED(mu_);
+  void ActivateNegotiatedSas(const std::vector<uint32_t>& sa_ids) ABSL_LOCKS_EXCLUDED(mu_);
   bool InboundSpiInUse(uint8_t proto, uint32_t spi) ABSL_LOCKS_EXCLUDED(mu_);
   // kEvtAcquire: traffic for an ISAKMP policy without SAs.
   void OnAcquire(const msg::AcquireEvent& e) ABSL_LOCKS_EXCLUDED(mu_);
@@ -199,6 +200,11 @@ class Controller {
   uint32_t IsakmpDebugOf(const std::shared_ptr<ConsoleSink>& console)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DrainIpsecEvents() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Start(): the negotiated SAs the dataplane kept across a restart of this process are
+  // adopted (IpsecModel::AdoptNegotiated) and, once the IKE daemon is there
+  // (SetIkeService), handed to it and to IkeLink (controller_ike.cc).
+  void AdoptHeldSas(const std::vector<msg::SaDumpEntry>& held) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HandOverAdopted() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // After an IPsec/ENCO change: flush now, or schedule it when the last flush is recent.
   void ChangedIpsec(bool keys_changed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FlushPendingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -224,6 +230,7 @@ class Controller {
   IkeLink* ike_link_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::vector<std::string> ike_problems_ ABSL_GUARDED_BY(mu_);   // last said configuration problems
   bool ike_dirty_ ABSL_GUARDED_BY(mu_) = false;   // a change during a replay
+  std::vector<AdoptedBundle> adopted_ ABSL_GUARDED_BY(mu_);   // not yet told to IKE
   // ENABLE ISAKMP DEBUG per console (the daemon keeps its own copy through SetDebug).
   std::vector<std::pair<std::weak_ptr<ConsoleSink>, uint32_t>> isakmp_debug_ ABSL_GUARDED_BY(mu_);
   std::string key_store_path_;

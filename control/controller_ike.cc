@@ -1,6 +1,11 @@
 // The Controller's side of IKE: negotiated SA bundles go into the IPsec model (and so to
 // the dataplane and SHOW IPSEC SA), dataplane events about them go to the IKE daemon.
 // Called from the IKE daemon's thread through IkeLink (ike_link.h).
+//
+// After a restart of this process the bundles the previous one negotiated are still in
+// the dataplane: Start() adopts them (AdoptHeldSas) and, once the daemon is attached,
+// they are handed to it (HandOverAdopted) so that they are rekeyed when their soft
+// lifetime, counted by the dataplane from their install, runs out.
 #include <openssl/crypto.h>
 
 #include "absl/strings/str_cat.h"
@@ -79,20 +84,76 @@ absl::StatusOr<std::vector<uint32_t>> Controller::InstallNegotiatedBundle(
     WipeSaBody(&pair->in);
     records.push_back(r);
   }
-  auto ids = ipsec_.InstallNegotiated(nb.policy_id, std::move(pairs), std::move(records));
+  auto ids = ipsec_.InstallNegotiated(nb.policy_id, std::move(pairs), std::move(records),
+                                      !nb.defer_outbound);
   DrainIpsecEvents();
+  // A policy named by RNAME now selects the peer that negotiated: its SPD rule changed.
+  if (absl::Status s = ipsec_.FlushSpd(); !s.ok())
+    log_->Add(4, "IPSE", "IPSC", "ERR", absl::StrCat("SPD update failed: ", s.message()));
   return ids;
+}
+
+void Controller::ActivateNegotiatedSas(const std::vector<uint32_t>& sa_ids) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = ipsec_.ActivateNegotiated(sa_ids); !s.ok())
+    log_->Add(4, "IPSE", "IPSC", "ERR", absl::StrCat("SA bundle activation failed: ", s.message()));
+  DrainIpsecEvents();
+  if (absl::Status s = ipsec_.FlushSpd(); !s.ok())
+    log_->Add(4, "IPSE", "IPSC", "ERR", absl::StrCat("SPD update failed: ", s.message()));
 }
 
 void Controller::RemoveNegotiatedSas(const std::vector<uint32_t>& sa_ids) {
   absl::MutexLock lock(&mu_);
   ipsec_.RemoveNegotiated(sa_ids);
   DrainIpsecEvents();
+  if (absl::Status s = ipsec_.FlushSpd(); !s.ok())
+    log_->Add(4, "IPSE", "IPSC", "ERR", absl::StrCat("SPD update failed: ", s.message()));
 }
 
 void Controller::OnAcquire(const msg::AcquireEvent& e) {
   absl::MutexLock lock(&mu_);
   if (ike_ != nullptr) ike_->Acquire(e.policy_id, e.src, e.dst);
+}
+
+void Controller::AdoptHeldSas(const std::vector<msg::SaDumpEntry>& held) {
+  std::vector<AdoptedBundle> got = ipsec_.AdoptNegotiated(held);
+  DrainIpsecEvents();
+  for (const AdoptedBundle& b : got) {
+    const Policy* p = ipsec_.PolicyById(b.policy_id);
+    std::string ids;
+    for (uint32_t id : b.sa_ids) absl::StrAppend(&ids, ids.empty() ? "" : ",", id);
+    log_->Add(3, "IPSE", "IPSC", "MSG",
+              absl::StrCat("Negotiated SA ", ids, " of policy ", p ? p->name : "?",
+                           " kept across the restart",
+                           b.soft_passed ? " (soft lifetime passed: rekeyed at once)" : ""));
+    adopted_.push_back(b);
+  }
+}
+
+void Controller::HandOverAdopted() {
+  if (ike_ == nullptr || ike_link_ == nullptr) return;
+  for (const AdoptedBundle& b : adopted_) {
+    // Expiry or DELETE may have removed it meanwhile: hand over what the model still has.
+    bool present = !b.sa_ids.empty();
+    for (uint32_t id : b.sa_ids) present &= ipsec_.sas().count(id) != 0;
+    if (!present) continue;
+    ike::AdoptedSaBundle a;
+    a.handle = b.sa_ids.front();   // as IkeLink::Install hands out handles
+    a.policy_id = b.policy_id;
+    a.peer = b.peer;
+    a.local = b.local;
+    for (size_t i = 0; i < b.protocols.size(); ++i) {
+      a.in_spis.push_back({b.protocols[i], b.in_spis[i]});
+      a.out_spis.push_back({b.protocols[i], b.out_spis[i]});
+    }
+    a.initiator = true;
+    a.soft_left_s = b.soft_left_s;
+    a.soft_passed = b.soft_passed;
+    for (uint32_t id : b.sa_ids) a.soft_passed |= ipsec_.sas().at(id).soft_expired;
+    ike_link_->Adopt(a.handle, b.sa_ids);
+    ike_->AdoptBundle(a);
+  }
+  adopted_.clear();
 }
 
 bool Controller::InboundSpiInUse(uint8_t proto, uint32_t spi) {

@@ -50,6 +50,7 @@ void Controller::SetIkeService(ike::IkeService* svc, IkeLink* link) {
     if (auto console = w.lock()) ike_->SetDebug(flags, console);
   }
   IkeConfigChanged(false);
+  HandOverAdopted();   // bundles adopted at start-up, after the daemon has a configuration
 }
 
 void Controller::IkeConfigChanged(bool replaying) {

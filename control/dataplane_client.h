@@ -73,6 +73,12 @@ class DataplaneClient {
   // The whole SPD in creation order: kSpdBegin, kSpdRules in chunks of
   // kMaxSpdRulesPerMsg, kSpdCommit (the dataplane compiles and swaps it in then).
   virtual absl::Status ReplaceSpd(const std::vector<msg::SpdRuleWire>& rules) = 0;
+  // kSaDump, every page: the SAs the dataplane holds, never their keys (a restarted
+  // control plane adopts the negotiated ones it finds; docs/control.md).
+  virtual absl::StatusOr<std::vector<msg::SaDumpEntry>> DumpSas() = 0;
+  // kSaKeep, between SyncBegin and SyncEnd: SA `sa_id` stays as it is (SyncEnd does not
+  // sweep it); `policy_id` != msg::kNoSa is the id of the policy it belongs to from now on.
+  virtual absl::Status KeepSa(uint32_t sa_id, uint32_t policy_id) = 0;
   virtual absl::StatusOr<IpsecCounters> ReadIpsecCounters(
       const std::vector<uint32_t>& sa_ids, const std::vector<uint32_t>& policy_ids) = 0;
 };

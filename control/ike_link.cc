@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "absl/strings/match.h"
+#include "control/config/password.h"
 #include "control/controller.h"
 #include "control/ipsec/ipsec_types.h"
 
@@ -50,6 +52,23 @@ std::shared_ptr<ike::IkeConfig> BuildIkeConfig(const IsakmpModel& isakmp, const 
   cfg->enabled = isakmp.enabled() && ipsec.enabled();
   for (const IpInterface& i : ip.interfaces())
     if (i.addr != 0) cfg->local_addrs.push_back(i.addr);
+  // XAUTH=SERVER checks names and passwords against the user database (ADD USER ...
+  // LOGIN=NO users exist for this alone; others may use XAUTH too). The snapshot holds
+  // names and salted hashes only, so the daemon checks them without the model's lock; a
+  // change of users makes a new snapshot.
+  struct XauthUser {
+    std::string name, hash;
+  };
+  std::vector<XauthUser> users;
+  for (const User& u : ip.users()) users.push_back({u.name, u.password_hash});
+  cfg->verify_user = [users = std::move(users)](const std::string& name,
+                                                const std::string& pass) {
+    for (const XauthUser& u : users)
+      if (absl::EqualsIgnoreCase(u.name, name)) return VerifyPassword(pass, u.hash);
+    // An unknown name costs what a known one does, so timing does not tell names apart.
+    (void)VerifyPassword(pass, users.empty() ? std::string() : users.front().hash);
+    return false;
+  };
   for (const IsakmpPolicyView& v : isakmp.Views()) {
     ike::PeerConfig p;
     p.name = v.name;
@@ -167,6 +186,17 @@ absl::StatusOr<uint32_t> IkeLink::Install(const ike::NegotiatedBundle& b) {
   return handle;
 }
 
+void IkeLink::Activate(uint32_t handle) {
+  std::vector<uint32_t> ids;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = bundles_.find(handle);
+    if (it == bundles_.end()) return;
+    ids = it->second;
+  }
+  c_->ActivateNegotiatedSas(ids);
+}
+
 void IkeLink::Remove(uint32_t handle) {
   std::vector<uint32_t> ids;
   {
@@ -177,6 +207,11 @@ void IkeLink::Remove(uint32_t handle) {
     bundles_.erase(it);
   }
   c_->RemoveNegotiatedSas(ids);
+}
+
+void IkeLink::Adopt(uint32_t handle, const std::vector<uint32_t>& sa_ids) {
+  std::lock_guard<std::mutex> l(mu_);
+  bundles_[handle] = sa_ids;
 }
 
 uint32_t IkeLink::BundleOfSa(uint32_t sa_id) const {

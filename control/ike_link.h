@@ -3,7 +3,8 @@
 //    through the Controller (SHOW IPSEC SA ids, dataplane SA ids 2n / 2n+1), SPIs are
 //    chosen at random among the free ones;
 //  - it maps dataplane SA expiry events back to the daemon's bundles (soft: rekey;
-//    hard: forget);
+//    hard: forget), those it installed and those a restarted control plane adopted
+//    from the dataplane (Adopt);
 //  - BuildIkeConfig turns the ISAKMP, IPsec, ENCO and user models into the daemon's
 //    configuration snapshot (ike_config.h).
 #pragma once
@@ -38,8 +39,13 @@ class IkeLink : public ike::SaInstaller {
   void ReleaseSpi(SaProtocol p, uint32_t spi) override;
   absl::StatusOr<uint32_t> Install(const ike::NegotiatedBundle& b) override;
   void Remove(uint32_t handle) override;
+  void Activate(uint32_t handle) override;
   // The bundle a SHOW IPSEC SA id belongs to (0 if none): expiry events name SAs.
   uint32_t BundleOfSa(uint32_t sa_id) const;
+  // A bundle adopted after a restart (its SAs already in the IPsec model): known from now
+  // on under `handle` (its first SA id, as Install hands out), so that its expiry events
+  // reach the daemon and Remove takes it away.
+  void Adopt(uint32_t handle, const std::vector<uint32_t>& sa_ids);
 
  private:
   Controller* c_;

@@ -290,6 +290,39 @@ absl::Status RingDataplaneClient::ReplaceSpd(const std::vector<msg::SpdRuleWire>
   return Call(Req(msg::Type::kSpdCommit), &rep);
 }
 
+absl::StatusOr<std::vector<msg::SaDumpEntry>> RingDataplaneClient::DumpSas() {
+  std::vector<msg::SaDumpEntry> out;
+  uint32_t start = 0;
+  // Bounded: the SA table's capacity / kSaDumpEntries pages at most.
+  for (int page = 0; page < 1 << 20; ++page) {
+    msg::Message req = Req(msg::Type::kSaDump);
+    msg::Message rep = Req(msg::Type::kSaDump);
+    req.body.dump.start = start;
+    absl::Status s = Call(req, &rep);
+    if (!s.ok()) {
+      // An older dataplane does not know the request.
+      if (rep.result == -EOPNOTSUPP) return absl::UnimplementedError(s.message());
+      return s;
+    }
+    const uint32_t n = std::min<uint32_t>(rep.body.sa_page.count, msg::kSaDumpEntries);
+    for (uint32_t i = 0; i < n; ++i) {
+      msg::SaDumpEntry e = rep.body.sa_page.entries[i];
+      e.policy_name[sizeof(e.policy_name) - 1] = '\0';
+      out.push_back(e);
+    }
+    if (rep.body.sa_page.next == 0 || rep.body.sa_page.next <= start) return out;
+    start = rep.body.sa_page.next;
+  }
+  return out;
+}
+
+absl::Status RingDataplaneClient::KeepSa(uint32_t sa_id, uint32_t policy_id) {
+  msg::Message req = Req(msg::Type::kSaKeep), rep;
+  req.body.sa_keep.sa_id = sa_id;
+  req.body.sa_keep.policy_id = policy_id;
+  return Call(req, &rep);
+}
+
 absl::StatusOr<IpsecCounters> RingDataplaneClient::ReadIpsecCounters(
     const std::vector<uint32_t>& sa_ids, const std::vector<uint32_t>& policy_ids) {
   IpsecCounters out;

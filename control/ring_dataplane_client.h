@@ -45,6 +45,8 @@ class RingDataplaneClient final : public DataplaneClient {
   absl::Status SetPolicy(const msg::PolicyBody& policy) override;
   absl::Status DeletePolicy(uint32_t policy_id) override;
   absl::Status ReplaceSpd(const std::vector<msg::SpdRuleWire>& rules) override;
+  absl::StatusOr<std::vector<msg::SaDumpEntry>> DumpSas() override;
+  absl::Status KeepSa(uint32_t sa_id, uint32_t policy_id) override;
   absl::StatusOr<IpsecCounters> ReadIpsecCounters(
       const std::vector<uint32_t>& sa_ids, const std::vector<uint32_t>& policy_ids) override;
 

@@ -417,6 +417,15 @@ void Main::HandleRequest(Message* m) {
     case Type::kSaDel:
       ReplyStatus(m, ctx_->ipsec->DelSa(m->body.sa_ref.sa_id));
       return;
+    case Type::kSaDump: {
+      const uint32_t start = m->body.dump.start;
+      ctx_->ipsec->DumpSas(start, &m->body.sa_page);
+      Reply(m, 0);
+      return;
+    }
+    case Type::kSaKeep:
+      ReplyStatus(m, ctx_->ipsec->KeepSa(m->body.sa_keep.sa_id, m->body.sa_keep.policy_id));
+      return;
     case Type::kPolicySet:
       if (!PortOf(m->body.policy.port, &pid, m)) return;
       ReplyStatus(m, ctx_->ipsec->SetPolicy(m->body.policy, pid));

@@ -3,7 +3,9 @@
 
 `--suite ipsec` runs the IPsec suite instead: ESP tunnel outbound and inbound through
 arsec and DPDK's ipsec-secgw side by side on the same harnesses (perf/ipsec_bench.py,
-docs/benchmarks.md "IPsec (issue 3)"). What follows describes the forwarding suite.
+docs/benchmarks.md "IPsec (issue 3)"). `--suite ike` runs the IKE suite: IKEv1 tunnel
+set-up rate of arsec and strongSwan side by side (perf/ike_bench.py, "IKE (issue 4)").
+What follows describes the forwarding suite.
 
 Two harnesses, both printed and labelled (see docs/benchmarks.md):
 
@@ -710,9 +712,10 @@ def table(rows):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--suite', choices=['forward', 'ipsec'], default='forward',
+    ap.add_argument('--suite', choices=['forward', 'ipsec', 'ike'], default='forward',
                     help='forward: plain IPv4 forwarding (below); ipsec: ESP tunnel, arsec and '
-                         'ipsec-secgw side by side (perf/ipsec_bench.py)')
+                         'ipsec-secgw side by side (perf/ipsec_bench.py); ike: IKEv1 set-up '
+                         'rate, arsec and strongSwan side by side (perf/ike_bench.py)')
     ap.add_argument('--harness', choices=['memif', 'pcap', 'both'], default='both')
     ap.add_argument('--sizes', default='64,128,256,512,1024,1500',
                     help='frame sizes in bytes without FCS (64..1514)')
@@ -740,6 +743,8 @@ def main():
     ap.add_argument('--keep', action='store_true', help='keep the work dir with all logs')
     import ipsec_bench
     ipsec_bench.add_arguments(ap)
+    import ike_bench
+    ike_bench.add_arguments(ap)
     a = ap.parse_args()
     if a.warmup >= a.duration:
         ap.error('--warmup must be shorter than --duration')
@@ -748,6 +753,8 @@ def main():
         ap.error('frame sizes must be 64..1514')
     if a.suite == 'ipsec':
         return ipsec_bench.main(a)
+    if a.suite == 'ike':
+        return ike_bench.main(a)
 
     b = Bench(a)
 

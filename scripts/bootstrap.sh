@@ -10,7 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libssl-dev libedit-dev libpcap-dev zlib1g-dev
   # run and test
   iproute2 iputils-ping nftables tshark python3-scapy python3-pytest tmux ethtool
-  strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
+  strongswan-charon strongswan-swanctl libcharon-extra-plugins libcharon-extauth-plugins libstrongswan-standard-plugins
   # benchmarks (perf/): dpdk-test-crypto-perf, the IPsec result plot
   dpdk-dev python3-matplotlib
 )

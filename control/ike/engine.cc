@@ -4,10 +4,12 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "control/ike/ike_rsa.h"
 #include "control/ike/ike_service.h"
 #include "control/ike/isakmp_dump.h"
 #include "control/ike/phase1_exchange.h"
 #include "control/ike/quick_exchange.h"
+#include "control/ike/xauth_exchange.h"
 
 namespace arsec::ike {
 namespace {
@@ -46,6 +48,7 @@ constexpr CtrName kCtrNames[] = {
     {Ctr::kRxNoExchange, "GENERAL", "noExchange"},
     {Ctr::kRxRetransmitted, "GENERAL", "peerRetransmissions"},
     {Ctr::kHalfOpenRefused, "GENERAL", "halfOpenRefused"},
+    {Ctr::kHalfOpenEvicted, "GENERAL", "halfOpenEvicted"},
     {Ctr::kSendFailed, "GENERAL", "sendFailed"},
     {Ctr::kIsakmpSasCreated, "GENERAL", "isakmpSasCreated"},
     {Ctr::kIsakmpSasDeleted, "GENERAL", "isakmpSasDeleted"},
@@ -97,6 +100,15 @@ constexpr CtrName kCtrNames[] = {
     {Ctr::kDpdPeerDead, "DPD", "peersDead"},
 };
 static_assert(std::size(kCtrNames) == static_cast<size_t>(Ctr::kCount));
+
+// An identity as SHOW prints it; a distinguished name (RSASIG) as its text.
+std::string IdText(const Identity& id) {
+  if (id.type == IdType::kDerAsn1Dn) {
+    auto t = DnToText(id.data);
+    if (t.ok()) return *t;
+  }
+  return id.ToString();
+}
 
 const char* EncName(const Phase1Choice& c) {
   switch (c.cipher) {
@@ -274,6 +286,32 @@ void Engine::Configure(std::shared_ptr<const IkeConfig> cfg) {
   pending_.erase(std::remove_if(pending_.begin(), pending_.end(),
                                 [&](const PendingAcquire& a) { return FindPolicy(a.policy_id) == nullptr; }),
                  pending_.end());
+  Prenegotiate();
+}
+
+void Engine::Prenegotiate() {
+  // PRENEGOTIATE=TRUE: the SAs of the policies toward that peer are negotiated without
+  // waiting for traffic (and again whenever they are gone), as the AR does.
+  if (!cfg_->enabled) return;
+  const absl::Time now = Now();
+  for (const auto& p : cfg_->policies) {
+    if (p.view.peer == 0) continue;
+    const PeerConfig* pc = FindPeerByAddress(p.view.peer);
+    if (pc == nullptr || pc->any || !pc->prenegotiate) continue;
+    bool have = false;
+    for (const auto& [h, b] : bundles_) have |= b.policy_id == p.policy_id && !b.remove_at;
+    for (const auto& a : pending_) have |= a.policy_id == p.policy_id;
+    for (const auto& [id, x] : xchgs_) {
+      auto* q = dynamic_cast<const QuickExchange*>(x.get());
+      have |= q != nullptr && !x->finished() && q->policy_id() == p.policy_id;
+    }
+    if (have) continue;
+    auto last = prenegotiated_.find(p.policy_id);
+    if (last != prenegotiated_.end() && now - last->second < absl::Seconds(10)) continue;
+    prenegotiated_[p.policy_id] = now;
+    pending_.push_back(PendingAcquire{p.policy_id, p.view.peer, 0, now, 0});
+  }
+  if (!pending_.empty()) RunPending();
 }
 
 const PeerConfig* Engine::FindPeerByAddress(uint32_t peer) const {
@@ -392,6 +430,28 @@ void Engine::SoftExpired(uint32_t handle) {
   RunPending();
 }
 
+void Engine::AdoptBundle(const AdoptedSaBundle& a) {
+  if (a.handle == 0 || bundles_.count(a.handle) != 0) return;
+  Bundle b;
+  b.policy_id = a.policy_id;
+  b.isakmp_sa = 0;   // the ISAKMP SA that negotiated it died with the old process
+  b.peer = a.peer;
+  b.initiator = a.initiator;
+  b.in_spis = a.in_spis;
+  b.out_spis = a.out_spis;
+  b.installed = Now();
+  b.adopted = true;
+  bundles_[a.handle] = std::move(b);
+  const Phase2Policy* p = FindPolicy(a.policy_id);
+  Log(3, absl::StrCat("IPsec SA bundle of policy ", p ? p->name : absl::StrCat("id ", a.policy_id),
+                      " with peer ", Ip(a.peer), " adopted after a restart",
+                      a.soft_passed ? ": soft lifetime passed, rekeying now"
+                      : a.soft_left_s ? absl::StrCat(": rekeyed in ", *a.soft_left_s, " s")
+                                      : std::string()),
+      "MSG");
+  if (a.soft_passed) SoftExpired(a.handle);
+}
+
 void Engine::HardExpired(uint32_t handle) {
   if (bundles_.erase(handle) == 0) return;
   env_.installer->Remove(handle);   // the rest of the bundle goes with the expired SA
@@ -442,6 +502,14 @@ void Engine::Phase1Done(IkeSa& sa) {
   sa.established = Now();
   sa.last_peer_activity = Now();
   Count(Ctr::kIsakmpSasCreated);
+  // XAUTH=SERVER: the user's name and password before any quick mode (a client waits
+  // for our REQUEST; XauthExchange::Route starts its side).
+  if (sa.cfg && sa.cfg->xauth == XauthRole::kServer && !sa.xauth_done) {
+    auto x = std::make_unique<XauthExchange>(*this, &sa, true, NewMessageId());
+    XauthExchange* raw = x.get();
+    xchgs_[raw->id()] = std::move(x);
+    raw->Start();
+  }
   // The ISAKMP SA's own lifetime: the policy's EXPIRYSECONDS unless the peer chose less.
   RunPending();
 }
@@ -469,8 +537,16 @@ void Engine::DeleteIkeSa(IkeSa& sa, bool send_delete, const std::string& why) {
   sas_.erase(sa.id);
 }
 
-absl::StatusOr<uint32_t> Engine::InstallBundle(const NegotiatedBundle& nb, bool initiator,
+absl::StatusOr<uint32_t> Engine::InstallBundle(const NegotiatedBundle& nb_in, bool initiator,
                                                uint32_t replaces) {
+  // The initiator of a rekey keeps sending on the old SAs for a moment: the responder
+  // installs the new ones only when our HASH(3) reaches it.
+  bool has_old = false;
+  for (const auto& [oh, ob] : bundles_)
+    if (!ob.remove_at && (oh == replaces || (ob.policy_id == nb_in.policy_id && ob.peer == nb_in.peer)))
+      has_old = true;
+  NegotiatedBundle nb = nb_in;
+  nb.defer_outbound = initiator && has_old;
   auto h = env_.installer->Install(nb);
   if (!h.ok()) return h.status();
   Bundle b;
@@ -483,12 +559,15 @@ absl::StatusOr<uint32_t> Engine::InstallBundle(const NegotiatedBundle& nb, bool 
     b.in_spis.push_back({s.protocol, s.in_spi});
     b.out_spis.push_back({s.protocol, s.out_spi});
   }
+  if (nb.defer_outbound) b.activate_at = Now() + kActivateDelay;
   bundles_[*h] = std::move(b);
   Count(Ctr::kIpsecSasInstalled);   // (the IPsec model logs "SA bundle created")
   // Make-before-break: the bundle this one replaces (rekey), or any older bundle of the
   // same policy with the same peer, leaves after a grace period.
   const PeerConfig* pc = FindPeerByAddress(nb.peer);
-  const absl::Duration grace = absl::Seconds(pc ? std::max<uint32_t>(pc->delete_delay_s, 1) : 30);
+  // (never before the new bundle sends: the activation delay plus a second)
+  const absl::Duration grace = std::max(absl::Seconds(pc ? pc->delete_delay_s : 30),
+                                        kActivateDelay + absl::Seconds(1));
   for (auto& [oh, ob] : bundles_) {
     if (oh == *h || ob.remove_at) continue;
     if (oh == replaces || (ob.policy_id == nb.policy_id && ob.peer == nb.peer))
@@ -582,6 +661,9 @@ void Engine::HandleDatagram(const Datagram& d) {
     if (s->icookie != h.icookie) continue;
     if (s->rcookie == h.rcookie) {
       sa = s.get();
+      // A responder's peer that comes back with our cookie from its own address has
+      // shown it receives what we send: its half-open SA is no longer evicted first.
+      if (!s->initiator && h.rcookie != 0 && d.src == s->peer) s->peer_answered = true;
       break;
     }
     // Our own phase 1 waiting for the responder's cookie.
@@ -660,13 +742,6 @@ void Engine::HandlePhase1Start(const Datagram& d, const Header& h) {
       return;
     }
   }
-  size_t half_open = 0;
-  for (auto& [id, s] : sas_)
-    if (!s->initiator && s->state == IkeSaState::kNegotiating) ++half_open;
-  if (half_open >= cfg_->half_open_limit) {
-    Count(Ctr::kHalfOpenRefused);
-    return;
-  }
   auto msg = ParseMessage(d.data);
   if (!msg.ok()) {
     Count(Ctr::kRxMalformed);
@@ -676,6 +751,14 @@ void Engine::HandlePhase1Start(const Datagram& d, const Header& h) {
   // Main mode: the policy by the peer's address; aggressive: by its ID (the exchange
   // looks it up).
   const PeerConfig* cfg = aggressive ? nullptr : FindPeerByAddress(d.src);
+  if (!aggressive && cfg == nullptr) {
+    // Nobody may start main mode from there: refused before any state is made (a flood
+    // from spoofed addresses costs a parse and a counter).
+    Count(Ctr::kMainNoProposal);
+    RefuseHalfOpen(d, "no ISAKMP policy for the peer");
+    return;
+  }
+  if (!AdmitHalfOpen(d)) return;
   if (!aggressive && cfg && cfg->aggressive && !cfg->any) {
     // The policy wants aggressive mode but the peer started main mode: accept, as the
     // AR does, with the same keys.
@@ -684,9 +767,7 @@ void Engine::HandlePhase1Start(const Datagram& d, const Header& h) {
   sa->local_port = d.dport;
   sa->peer_port = d.sport;
   sa->icookie = h.icookie;
-  Bytes c = Random(8);
-  for (int i = 0; i < 8; ++i) sa->rcookie = sa->rcookie << 8 | c[i];
-  if (sa->rcookie == 0) sa->rcookie = 1;
+  sa->rcookie = ResponderCookie(d, h.icookie);
   sa->xauth_done = cfg == nullptr || cfg->xauth == XauthRole::kNone;
   Count(aggressive ? Ctr::kAggrStartedResp : Ctr::kMainStartedResp);
   auto x = std::make_unique<Phase1Exchange>(*this, sa, aggressive, false);
@@ -697,6 +778,100 @@ void Engine::HandlePhase1Start(const Datagram& d, const Header& h) {
   raw->last_received_ = d.data;
   raw->OnMessage(h, msg->payloads);
   if (aggressive && sa->cfg) sa->xauth_done = sa->cfg->xauth == XauthRole::kNone;
+}
+
+// ---------------------------------------------------------------- half-open SAs
+//
+// RFC 2408 2.5.3 asks the responder not to commit state or CPU to a first message before
+// the peer has shown it receives at its address. IKEv1 cannot quite do without state
+// until message 3 (HASH_I and HASH_R cover the initiator's SA payload of message 1, so it
+// must be kept), but main mode message 1 costs no Diffie-Hellman work, only this record;
+// the records are capped per address and in all, live half_open_timeout_s, and when the
+// cap is reached the oldest record whose peer never answered (a spoofed source never
+// does) makes room, so a flood cannot keep a real peer, which answers within a round
+// trip, from completing.
+
+uint64_t Engine::ResponderCookie(const Datagram& d, uint64_t icookie) {
+  const absl::Time now = Now();
+  if (cookie_secret_.empty() || now - cookie_secret_born_ > absl::Minutes(5) ||
+      now < cookie_secret_born_) {
+    cookie_secret_ = Random(32);
+    cookie_secret_born_ = now;
+  }
+  Bytes in;
+  auto put = [&](uint64_t v, int bytes) {
+    for (int k = bytes - 1; k >= 0; --k) in.push_back(static_cast<uint8_t>(v >> (8 * k)));
+  };
+  put(icookie, 8);
+  put(d.src, 4);
+  put(d.sport, 2);
+  put(d.dst, 4);
+  put(d.dport, 2);
+  put(static_cast<uint64_t>(absl::ToUnixNanos(now)), 8);   // a new cookie every time
+  const Bytes mac = Prf(PrfHash::kSha256, cookie_secret_, in);
+  uint64_t c = 0;
+  for (int k = 0; k < 8; ++k) c = c << 8 | mac[k];
+  return c == 0 ? 1 : c;
+}
+
+size_t Engine::HalfOpenCount() const {
+  size_t n = 0;
+  for (const auto& [id, s] : sas_)
+    if (!s->initiator && s->state != IkeSaState::kEstablished) ++n;
+  return n;
+}
+
+void Engine::RefuseHalfOpen(const Datagram& d, const char* why) {
+  Count(Ctr::kHalfOpenRefused);
+  const absl::Time now = Now();
+  if (now - last_refusal_log_ < absl::Seconds(1)) {
+    ++refusals_unlogged_;
+    return;
+  }
+  last_refusal_log_ = now;
+  std::string more;
+  if (refusals_unlogged_ > 0)
+    more = absl::StrCat(" (and ", refusals_unlogged_, " more not logged)");
+  refusals_unlogged_ = 0;
+  Log(4, absl::StrCat("Phase 1 from ", Ip(d.src), " refused: ", why, more));
+}
+
+void Engine::DropSa(uint32_t id) {
+  auto it = sas_.find(id);
+  if (it == sas_.end()) return;
+  const IkeSa* s = it->second.get();
+  for (auto xi = xchgs_.begin(); xi != xchgs_.end();)
+    xi = xi->second->sa() == s ? xchgs_.erase(xi) : std::next(xi);
+  sas_.erase(it);
+}
+
+bool Engine::AdmitHalfOpen(const Datagram& d) {
+  size_t total = 0, from_peer = 0;
+  IkeSa* failed = nullptr;       // oldest failed one, lingering for retransmissions
+  IkeSa* silent = nullptr;       // oldest negotiating one whose peer never answered
+  for (auto& [id, s] : sas_) {
+    if (s->initiator || s->state == IkeSaState::kEstablished) continue;
+    ++total;
+    if (s->peer == d.src) ++from_peer;
+    if (s->state == IkeSaState::kDeleted) {
+      if (failed == nullptr || s->created < failed->created) failed = s.get();
+    } else if (!s->peer_answered) {
+      if (silent == nullptr || s->created < silent->created) silent = s.get();
+    }
+  }
+  if (from_peer >= std::max<uint32_t>(cfg_->half_open_per_peer, 1)) {
+    RefuseHalfOpen(d, "too many half-open exchanges with this address");
+    return false;
+  }
+  if (total < std::max<uint32_t>(cfg_->half_open_limit, 1)) return true;
+  IkeSa* victim = failed ? failed : silent;
+  if (victim == nullptr) {
+    RefuseHalfOpen(d, "too many half-open exchanges");
+    return false;
+  }
+  Count(Ctr::kHalfOpenEvicted);
+  DropSa(victim->id);
+  return true;
 }
 
 void Engine::HandleEncrypted(IkeSa& sa, const Datagram& d, const Header& h) {
@@ -768,6 +943,13 @@ void Engine::HandleEncrypted(IkeSa& sa, const Datagram& d, const Header& h) {
       auto q = std::make_unique<QuickExchange>(*this, &sa, false, h.message_id);
       x = q.get();
       xchgs_[x->id()] = std::move(q);
+    } else if (h.exchange == ExchangeType::kTransaction) {
+      // XAUTH / Mode Config: the SA's dialogue moves on, or a client's begins.
+      x = XauthExchange::Route(*this, sa, h.message_id);
+      if (x == nullptr) {
+        Count(Ctr::kRxNoExchange);
+        return;
+      }
     } else {
       Count(Ctr::kRxNoExchange);
       return;
@@ -951,6 +1133,13 @@ void Engine::ExpireSas() {
   const absl::Time now = Now();
   std::vector<uint32_t> expired;
   for (auto& [id, sa] : sas_) {
+    // A responder's SA that is not established within half_open_timeout_s goes (a peer
+    // that means it answers within seconds), failed or not.
+    const absl::Duration half_open = absl::Seconds(std::max<uint32_t>(cfg_->half_open_timeout_s, 1));
+    if (!sa->initiator && sa->state != IkeSaState::kEstablished && now - sa->created > half_open) {
+      expired.push_back(id);
+      continue;
+    }
     if (sa->state == IkeSaState::kDeleted) {
       bool busy = false;
       for (auto& [xid, x] : xchgs_)
@@ -999,6 +1188,12 @@ void Engine::Reap() {
     }
     ++it;
   }
+  for (auto& [h, b] : bundles_) {
+    if (b.activate_at && now >= *b.activate_at) {
+      b.activate_at.reset();
+      env_.installer->Activate(h);
+    }
+  }
   for (auto it = bundles_.begin(); it != bundles_.end();) {
     Bundle& b = it->second;
     if (b.remove_at && now >= *b.remove_at) {
@@ -1038,6 +1233,7 @@ void Engine::Tick() {
   }
   ExpireSas();
   Reap();
+  Prenegotiate();
   if (!pending_.empty()) RunPending();
 }
 
@@ -1059,7 +1255,7 @@ std::vector<IsakmpSaInfo> Engine::IsakmpSas() const {
     i.mode = sa->cfg && sa->cfg->aggressive ? "AGGRESSIVE" : "MAIN";
     for (const auto& [xid, x] : xchgs_)
       if (x->sa() == sa.get() && x->Phase() == 1) i.mode = x->TypeName();
-    i.auth = sa->choice.auth == AuthMethod::kRsaSig ? "RSASIG" : "PRESHARED";
+    i.auth = BaseAuthMethod(sa->choice.auth) == AuthMethod::kRsaSig ? "RSASIG" : "PRESHARED";
     i.group = sa->choice.group;
     i.hard_kbytes = sa->choice.life_kbytes;
     i.soft_kbytes = sa->choice.life_kbytes * 95 / 100;
@@ -1067,8 +1263,8 @@ std::vector<IsakmpSaInfo> Engine::IsakmpSas() const {
     i.hard_seconds = sa->choice.life_seconds;
     i.soft_seconds = static_cast<uint32_t>(uint64_t{sa->choice.life_seconds} * 95 / 100);
     i.used_seconds = static_cast<uint32_t>(absl::ToInt64Seconds(now - sa->established));
-    i.local_id = sa->local_id.ToString();
-    i.remote_id = sa->remote_id.ToString();
+    i.local_id = IdText(sa->local_id);
+    i.remote_id = IdText(sa->remote_id);
     i.nat_t = sa->floated;
     i.local_behind_nat = sa->local_behind_nat;
     i.peer_behind_nat = sa->peer_behind_nat;
@@ -1076,7 +1272,9 @@ std::vector<IsakmpSaInfo> Engine::IsakmpSas() const {
     i.state = sa->soft_done ? "EXPIRING" : "ESTABLISHED";
     i.icookie = sa->icookie;
     i.rcookie = sa->rcookie;
-    if (!sa->xauth_user.empty()) i.xauth = "SERVER " + sa->xauth_user;
+    if (!sa->xauth_user.empty())
+      i.xauth = (sa->cfg && sa->cfg->xauth == XauthRole::kClient ? "CLIENT " : "SERVER ") +
+                sa->xauth_user;
     out.push_back(std::move(i));
   }
   return out;

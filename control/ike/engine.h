@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "control/ike/ike_config.h"
 #include "control/ike/ike_sa.h"
+#include "control/ike/ike_service.h"
 #include "control/ike/ike_status.h"
 #include "control/ike/isakmp_codec.h"
 #include "control/ike/sa_installer.h"
@@ -50,6 +51,7 @@ enum class Ctr : uint16_t {
   // GENERAL
   kRxMessages, kTxMessages, kRetransmits, kRxDropped, kRxBadHeader, kRxMalformed,
   kRxBadCookie, kRxDecryptFailed, kRxNoExchange, kRxRetransmitted, kHalfOpenRefused,
+  kHalfOpenEvicted,
   kSendFailed, kIsakmpSasCreated, kIsakmpSasDeleted, kIpsecSasInstalled,
   kIpsecSasDeleted, kAcquires, kAcquiresIgnored, kNotifiesSent, kNotifiesReceived,
   kDeletesSent, kDeletesReceived,
@@ -137,6 +139,11 @@ class Engine {
   // An SA of an installed bundle reached its hard lifetime (the dataplane dropped it):
   // the whole bundle is removed and forgotten.
   void HardExpired(uint32_t bundle_handle);
+  // A bundle installed before arsec-control restarted, adopted from the dataplane: kept
+  // like one negotiated as initiator with no ISAKMP SA, so that its soft expiry rekeys
+  // it with a fresh phase 1 (make-before-break; the old bundle leaves after the delete
+  // delay). One whose soft lifetime already passed is rekeyed at once.
+  void AdoptBundle(const AdoptedSaBundle& b);
   // Starts phase 1 (if needed) and quick mode for a policy now (PRENEGOTIATE, tests).
   absl::Status Initiate(uint32_t policy_id);
 
@@ -148,6 +155,12 @@ class Engine {
   uint64_t counter(Ctr c) const { return ctr_[static_cast<size_t>(c)]; }
   // Installed bundles (tests): handle -> policy id.
   std::map<uint32_t, uint32_t> Bundles() const;
+  // Every ISAKMP SA held (established, negotiating, failed and lingering), the responder
+  // ones not established yet (half-open), and the exchanges held: the memory bound the
+  // half-open cap keeps (tests, the fuzz target).
+  size_t SaCount() const { return sas_.size(); }
+  size_t HalfOpenCount() const;
+  size_t ExchangeCount() const { return xchgs_.size(); }
 
   // ---- for the exchanges
   const IkeConfig& config() const { return *cfg_; }
@@ -202,7 +215,11 @@ class Engine {
     absl::Time installed;
     std::optional<absl::Time> remove_at;   // replaced: removed (and DELETEd) then
     bool rekeying = false;
+    bool adopted = false;                  // from before a restart (AdoptBundle)
+    std::optional<absl::Time> activate_at; // installed with defer_outbound: Activate then
   };
+  // How long the initiator of a rekey keeps sending on the old SAs.
+  static constexpr absl::Duration kActivateDelay = absl::Seconds(1);
   struct PendingAcquire {
     uint32_t policy_id = 0;
     uint32_t peer = 0;
@@ -220,11 +237,22 @@ class Engine {
   void StartPhase1(const PeerConfig& cfg, uint32_t local, uint32_t peer);
   void StartQuick(IkeSa& sa, const PendingAcquire& a);
   void RunPending();
+  void Prenegotiate();
   void Retransmit(Exchange& x);
   void Reap();
   void ExpireSas();
   void DpdTick(IkeSa& sa);
   uint32_t LocalFor(uint32_t peer) const;
+  // Half-open responder SAs (RFC 2408 2.5.3 anti-clogging): whether a first message from
+  // `d` may have state, making room by evicting the oldest half-open SA whose peer never
+  // answered when the overall cap is reached.
+  bool AdmitHalfOpen(const Datagram& d);
+  void RefuseHalfOpen(const Datagram& d, const char* why);
+  // The responder cookie: a keyed hash of the peer's address and port, our address and
+  // port, its cookie and a secret that changes every few minutes (RFC 2408 2.5.3).
+  uint64_t ResponderCookie(const Datagram& d, uint64_t icookie);
+  // Removes an SA that never got established, with its exchanges (no DELETE, no log).
+  void DropSa(uint32_t id);
 
   EngineEnv env_;
   std::shared_ptr<const IkeConfig> cfg_;
@@ -237,6 +265,11 @@ class Engine {
   std::map<uint32_t, Bundle> bundles_;                          // by installer handle
   std::vector<PendingAcquire> pending_;
   absl::flat_hash_map<uint32_t, absl::Time> acquire_seen_;      // policy -> last acquire
+  Bytes cookie_secret_;                                         // ResponderCookie's key
+  absl::Time cookie_secret_born_ = absl::InfinitePast();
+  absl::Time last_refusal_log_ = absl::InfinitePast();          // refusals log 1/s
+  uint64_t refusals_unlogged_ = 0;
+  absl::flat_hash_map<uint32_t, absl::Time> prenegotiated_;     // policy -> last attempt
   friend class Exchange;
   friend class Phase1Exchange;
   friend class QuickExchange;

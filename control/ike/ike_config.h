@@ -86,7 +86,12 @@ struct IkeConfig {
   std::vector<Phase2Policy> policies; // IPsec creation order
   std::vector<uint32_t> local_addrs;  // the gateway's addresses
   XauthVerifier verify_user;
-  uint32_t half_open_limit = 64;      // phase 1 responder exchanges before cookies count
+  // Half-open phase 1 responder SAs (not established yet; RFC 2408 2.5.3): at most
+  // `half_open_limit` in all (then the oldest whose peer never answered makes room) and
+  // `half_open_per_peer` from one address; each lives `half_open_timeout_s` at most.
+  uint32_t half_open_limit = 64;
+  uint32_t half_open_per_peer = 16;
+  uint32_t half_open_timeout_s = 30;
 };
 
 }  // namespace arsec::ike

@@ -1,5 +1,7 @@
 #include "control/ike/ike_daemon.h"
 
+#include <algorithm>
+
 #include <openssl/rand.h>
 
 #include "absl/time/clock.h"
@@ -54,6 +56,10 @@ void IkeDaemon::SaExpired(uint32_t handle, bool hard) {
       e.SoftExpired(handle);
     }
   });
+}
+
+void IkeDaemon::AdoptBundle(const AdoptedSaBundle& b) {
+  Post([b](Engine& e) { e.AdoptBundle(b); });
 }
 
 void IkeDaemon::ResetSas() {
@@ -134,26 +140,43 @@ void IkeDaemon::Snapshot() {
 void IkeDaemon::Loop() {
   std::vector<Datagram> in;
   absl::Time next_tick = absl::Now();
+  absl::Time last_snapshot = absl::Now();
   Snapshot();
   while (!stop_) {
     transport_->Wait(10);
-    bool changed = false;
+    bool posted = false;
     {
       std::lock_guard<std::mutex> l(post_mu_);
-      changed = !posted_.empty();
+      posted = !posted_.empty();
     }
     RunPosted();
     in.clear();
-    changed |= transport_->Receive(in, 64) > 0;
+    const bool received = transport_->Receive(in, 256) > 0;
+    // Messages of exchanges under way (a responder cookie set) before new first
+    // messages: a flood of first messages queued ahead of a real peer's third one must
+    // not delay it past the half-open cap's eviction of its state.
+    std::stable_partition(in.begin(), in.end(), [](const Datagram& d) {
+      if (d.data.size() < 16) return false;
+      for (size_t k = 8; k < 16; ++k)
+        if (d.data[k] != 0) return true;
+      return false;
+    });
     for (const auto& d : in) engine_->OnDatagram(d);
     const absl::Time now = absl::Now();
+    bool ticked = false;
     if (now >= next_tick) {
       engine_->Tick();
       next_tick = now + absl::Milliseconds(100);
-      changed = true;
+      ticked = true;
     }
-    // SHOW reads a copy: refreshed after anything happened (at least every tick).
-    if (changed) Snapshot();
+    // SHOW reads a copy. It is refreshed after work the CLI posted (a RESET then a SHOW
+    // sees the result) and on every tick; traffic alone refreshes it at most every 50 ms,
+    // since the copy costs in proportion to the SAs held (with thousands of peers,
+    // rebuilding it after every message was most of the daemon's time).
+    if (posted || ticked || (received && now - last_snapshot >= absl::Milliseconds(50))) {
+      Snapshot();
+      last_snapshot = now;
+    }
   }
 }
 

@@ -35,6 +35,7 @@ class IkeDaemon : public IkeService {
   void Configure(std::shared_ptr<const IkeConfig> cfg) override;
   void Acquire(uint32_t policy_id, uint32_t src, uint32_t dst) override;
   void SaExpired(uint32_t bundle_handle, bool hard) override;
+  void AdoptBundle(const AdoptedSaBundle& b) override;
   // Runs `f` on the daemon thread with the engine (tests, PRENEGOTIATE).
   void Post(std::function<void(Engine&)> f);
 

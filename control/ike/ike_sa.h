@@ -50,6 +50,7 @@ struct IkeSa {
   bool xauth_done = true;            // XAUTH pending (server or client) blocks phase 2
   std::string xauth_user;            // the user XAUTH authenticated (server side)
   bool initial_contact_sent = false;
+  bool peer_answered = false;        // responder: the peer came back with our cookie
 
   bool established_ok() const { return state == IkeSaState::kEstablished && xauth_done; }
 };

@@ -6,11 +6,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "control/console_sink.h"
 #include "control/ike/ike_config.h"
 #include "control/ike/ike_status.h"
+#include "control/ipsec/ipsec_types.h"
 
 namespace arsec::ike {
 
@@ -23,6 +26,20 @@ inline constexpr uint32_t kDebugState = 4;      // exchange state changes
 inline constexpr uint32_t kDebugTrace = 8;      // exchange events
 inline constexpr uint32_t kDebugTraceMore = 16; // and their details (never keys)
 
+// An IPsec SA bundle a restarted arsec-control found still installed in the dataplane
+// and adopted (docs/control.md): no ISAKMP SA is left for it, so the engine tracks it
+// like one it negotiated as initiator, and its soft expiry (raised by the dataplane,
+// whose lifetime counters survived the restart) starts a new phase 1 and quick mode.
+struct AdoptedSaBundle {
+  uint32_t handle = 0;               // the SaInstaller's handle for it (IkeLink knows its SAs)
+  uint32_t policy_id = 0;
+  uint32_t peer = 0, local = 0;
+  std::vector<std::pair<control::SaProtocol, uint32_t>> in_spis, out_spis;
+  bool initiator = true;
+  std::optional<uint32_t> soft_left_s;   // seconds to its soft lifetime (nullopt: none by time)
+  bool soft_passed = false;              // the soft lifetime ran out already: rekey at once
+};
+
 class IkeService {
  public:
   virtual ~IkeService() = default;
@@ -32,6 +49,9 @@ class IkeService {
   virtual void Acquire(uint32_t policy_id, uint32_t src, uint32_t dst) = 0;
   // An SA of a negotiated bundle passed its soft (rekey) or hard lifetime.
   virtual void SaExpired(uint32_t bundle_handle, bool hard) = 0;
+  // A bundle adopted after a restart of arsec-control (after the first Configure).
+  // A service without rekeying leaves adopted bundles to their hard lifetime.
+  virtual void AdoptBundle(const AdoptedSaBundle& b) { (void)b; }
   virtual std::vector<IsakmpSaInfo> IsakmpSas() = 0;
   virtual std::vector<ExchangeInfo> Exchanges() = 0;
   virtual IsakmpCounters Counters() = 0;

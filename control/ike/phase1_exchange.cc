@@ -24,6 +24,30 @@ std::string Ip(uint32_t a) {
   return absl::StrCat(a >> 24, ".", (a >> 16) & 255, ".", (a >> 8) & 255, ".", a & 255);
 }
 
+// An identity for a log line: a DN as its text ("C=JP, O=..., CN=gw-b").
+std::string IdText(const Identity& id) {
+  if (id.type == IdType::kDerAsn1Dn) {
+    auto t = DnToText(id.data);
+    if (t.ok()) return *t;
+  }
+  return id.ToString();
+}
+
+// Whether the (already verified) certificate names the identity the peer claimed.
+bool CertificateCarries(const Certificate& c, const IdPayload& id) {
+  const std::string text(id.data.begin(), id.data.end());
+  switch (id.type) {
+    case IdType::kDerAsn1Dn: return DnEqual(id.data, c.subject_der());
+    case IdType::kFqdn: return c.HasFqdn(text);
+    case IdType::kUserFqdn: return c.HasEmail(text);
+    case IdType::kIpv4Addr:
+      return id.data.size() == 4 &&
+             c.HasIpv4(uint32_t{id.data[0]} << 24 | uint32_t{id.data[1]} << 16 |
+                       uint32_t{id.data[2]} << 8 | id.data[3]);
+    default: return false;
+  }
+}
+
 }  // namespace
 
 Phase1Exchange::Phase1Exchange(Engine& e, IkeSa* sa, bool aggressive, bool initiator)
@@ -152,8 +176,172 @@ bool Phase1Exchange::DeriveKeys() {
   return true;
 }
 
+std::vector<Phase1Offer> Phase1Exchange::WireOffers() const {
+  std::vector<Phase1Offer> out = sa_->cfg->offers;
+  const XauthRole role = sa_->cfg->xauth;
+  if (role == XauthRole::kNone) return out;
+  // The "Init" methods when the phase 1 initiator is the XAUTH client.
+  const bool initiator_is_client = initiator_ == (role == XauthRole::kClient);
+  for (Phase1Offer& o : out) o.auth = XauthAuthMethod(o.auth, initiator_is_client);
+  return out;
+}
+
+bool Phase1Exchange::PrepareAuth(AuthMethod wire) {
+  sig_ = BaseAuthMethod(wire) == AuthMethod::kRsaSig;
+  if (!sig_ || key_) return true;
+  const PeerConfig& c = *sa_->cfg;
+  const Ctr failed = aggressive_ ? Ctr::kAggrFailed : Ctr::kMainFailed;
+  // Local configuration problems: nothing the peer could act on, so no notify.
+  if (c.rsa_key_file.empty()) {
+    Fail(NotifyType{0}, "RSASIG: the ISAKMP policy has no LOCALRSAKEY", failed);
+    return false;
+  }
+  auto key = RsaPrivateKey::LoadPemFile(c.rsa_key_file);
+  if (!key.ok()) {
+    Fail(NotifyType{0},
+         absl::StrCat("RSASIG: cannot load the LOCALRSAKEY key: ", key.status().message()), failed);
+    return false;
+  }
+  if (!c.cert_file.empty()) {
+    auto cert = Certificate::LoadFile(c.cert_file);
+    if (!cert.ok()) {
+      Fail(NotifyType{0},
+           absl::StrCat("RSASIG: cannot load LOCALCERTIFICATE: ", cert.status().message()), failed);
+      return false;
+    }
+    if (!cert->MatchesKey(*key)) {
+      Fail(NotifyType{0},
+           absl::StrCat("RSASIG: LOCALCERTIFICATE ", c.cert_file,
+                        " does not certify the LOCALRSAKEY key ", c.rsa_key_file),
+           failed);
+      return false;
+    }
+    cert_ = *std::move(cert);
+  }
+  if (c.ca_file.empty()) {
+    Fail(NotifyType{0},
+         "RSASIG: the ISAKMP policy has no CACERTIFICATE to verify the peer's certificate with",
+         failed);
+    return false;
+  }
+  auto ca = Certificate::LoadFile(c.ca_file);
+  if (!ca.ok()) {
+    Fail(NotifyType{0}, absl::StrCat("RSASIG: cannot load CACERTIFICATE: ", ca.status().message()),
+         failed);
+    return false;
+  }
+  ca_subject_ = ca->subject_der();
+  key_ = *std::move(key);
+  return true;
+}
+
+void Phase1Exchange::AddCertReq(std::vector<Payload>& out) const {
+  if (!sig_) return;
+  // RFC 2408 3.10: certificate type, then the acceptable CA's distinguished name.
+  Bytes body{static_cast<uint8_t>(CertEncoding::kX509Sig)};
+  body.insert(body.end(), ca_subject_.begin(), ca_subject_.end());
+  out.push_back(Raw(PayloadType::kCertReq, std::move(body)));
+}
+
+void Phase1Exchange::ReadCertReq(const std::vector<Payload>& pl) {
+  if (First(pl, PayloadType::kCertReq) != nullptr) peer_certreq_ = true;
+}
+
+bool Phase1Exchange::AddOwnAuth(std::vector<Payload>& out) {
+  if (!sig_) {
+    out.push_back(Raw(PayloadType::kHash, OwnHash()));
+    return true;
+  }
+  if (cert_) {
+    Bytes body{static_cast<uint8_t>(CertEncoding::kX509Sig)};
+    body.insert(body.end(), cert_->der().begin(), cert_->der().end());
+    out.push_back(Raw(PayloadType::kCert, std::move(body)));
+  } else if (peer_certreq_) {
+    e_.Log(4, absl::StrCat("Exchange ", id_, ": the peer asked for a certificate but the "
+                           "ISAKMP policy has no LOCALCERTIFICATE"));
+  }
+  auto sig = key_->Sign(OwnHash());
+  if (!sig.ok()) {
+    Fail(NotifyType{0}, absl::StrCat("RSASIG: signing failed: ", sig.status().message()),
+         aggressive_ ? Ctr::kAggrFailed : Ctr::kMainFailed);
+    return false;
+  }
+  out.push_back(Raw(PayloadType::kSig, *std::move(sig)));
+  return true;
+}
+
+std::string Phase1Exchange::CheckPeerCertificate(const std::vector<Payload>& pl,
+                                                 const IdPayload& id,
+                                                 std::optional<RsaPublicKey>& key) {
+  // The first X.509 CERT is the peer's own; any others may be intermediate CAs.
+  std::vector<Certificate> certs;
+  for (const auto& p : pl) {
+    if (p.type != PayloadType::kCert || p.body.empty() ||
+        p.body[0] != static_cast<uint8_t>(CertEncoding::kX509Sig))
+      continue;
+    auto c = Certificate::FromDer(ByteSpan(p.body).subspan(1));
+    if (!c.ok()) return absl::StrCat("the peer's certificate cannot be read: ", c.status().message());
+    certs.push_back(*std::move(c));
+  }
+  if (certs.empty())
+    return "the peer sent no certificate (CERT payload): RSASIG needs it to check the peer's "
+           "signature";
+  const Certificate& cert = certs.front();
+  absl::Span<const Certificate> chain(certs.data() + 1, certs.size() - 1);
+  if (absl::Status s = VerifyCertificate(cert, sa_->cfg->ca_file, chain); !s.ok())
+    return absl::StrCat("the peer's certificate \"", cert.SubjectText(),
+                        "\" does not verify against CACERTIFICATE: ", s.message());
+  if (!CertificateCarries(cert, id))
+    return absl::StrCat("the peer's identity ", IdText(Identity{id.type, id.data}),
+                        " is not the subject or a subjectAltName of its certificate \"",
+                        cert.SubjectText(), "\"");
+  auto k = cert.PublicKey();
+  if (!k.ok()) return absl::StrCat("the peer's certificate: ", k.status().message());
+  key = *std::move(k);
+  e_.Log(3, absl::StrCat("Exchange ", id_, ": peer certificate \"", cert.SubjectText(),
+                         "\" (issuer \"", cert.IssuerText(), "\") verified"));
+  return "";
+}
+
+std::string Phase1Exchange::CheckPeerAuth(const std::vector<Payload>& pl, const Bytes& id_body,
+                                          const IdPayload& id, NotifyType& notify) {
+  notify = NotifyType::kAuthenticationFailed;
+  if (!sig_) {
+    if (VerifyPeerHash(pl, id_body)) return "";
+    return initiator_ ? "authentication failed (HASH_R mismatch: check the pre-shared key)"
+                      : "authentication failed (HASH_I mismatch: check the pre-shared key)";
+  }
+  std::optional<RsaPublicKey> key;
+  std::string why = CheckPeerCertificate(pl, id, key);
+  if (!why.empty()) {
+    notify = First(pl, PayloadType::kCert) ? NotifyType::kInvalidCertificate
+                                           : NotifyType::kCertificateUnavailable;
+    return why;
+  }
+  const Payload* sp = First(pl, PayloadType::kSig);
+  if (sp == nullptr) {
+    notify = NotifyType::kPayloadMalformed;
+    return "no SIG payload";
+  }
+  const Phase1Choice& c = sa_->choice;
+  const Bytes want = initiator_ ? HashR(c.prf, sa_->keys.skeyid.span(), gxi_, gxr_, sa_->icookie,
+                                        sa_->rcookie, sai_b_, id_body)
+                                : HashI(c.prf, sa_->keys.skeyid.span(), gxi_, gxr_, sa_->icookie,
+                                        sa_->rcookie, sai_b_, id_body);
+  if (!key->Verify(want, sp->body).ok()) {
+    notify = NotifyType::kInvalidSignature;
+    return absl::StrCat("authentication failed (the peer's signature does not verify: ",
+                        initiator_ ? "HASH_R" : "HASH_I", " or the key differ)");
+  }
+  return "";
+}
+
 Payload Phase1Exchange::OwnId() {
-  Identity id = sa_->cfg && sa_->cfg->local_id ? *sa_->cfg->local_id : Identity::Ipv4(sa_->local);
+  const PeerConfig* c = sa_->cfg;
+  // LOCALID, else our certificate's subject when we sign with one, else our address.
+  Identity id = c && c->local_id ? *c->local_id
+                : sig_ && cert_  ? Identity{IdType::kDerAsn1Dn, cert_->subject_der()}
+                                 : Identity::Ipv4(sa_->local);
   sa_->local_id = id;
   IdPayload p;
   p.type = id.type;
@@ -176,8 +364,10 @@ bool Phase1Exchange::CheckPeerId(const IdPayload& id) {
   Identity got{id.type, id.data};
   sa_->remote_id = got;
   const PeerConfig* c = sa_->cfg;
-  if (c && c->remote_id && !(*c->remote_id == got)) return false;
-  return true;
+  if (c == nullptr || !c->remote_id) return true;
+  if (c->remote_id->type == IdType::kDerAsn1Dn && got.type == IdType::kDerAsn1Dn)
+    return DnEqual(c->remote_id->data, got.data);
+  return *c->remote_id == got;
 }
 
 bool Phase1Exchange::VerifyPeerHash(const std::vector<Payload>& pl, const Bytes& id_body) {
@@ -195,8 +385,9 @@ bool Phase1Exchange::VerifyPeerHash(const std::vector<Payload>& pl, const Bytes&
 void Phase1Exchange::Fail(NotifyType notify, const std::string& why, Ctr counter) {
   if (st_ == St::kFailed || st_ == St::kDone) return;
   st_ = St::kFailed;
-  e_.Count(counter);
-  e_.Count(aggressive_ ? Ctr::kAggrFailed : Ctr::kMainFailed);
+  const Ctr failed = aggressive_ ? Ctr::kAggrFailed : Ctr::kMainFailed;
+  if (counter != failed) e_.Count(counter);
+  e_.Count(failed);
   if (sa_->cfg == nullptr || sa_->cfg->send_notify) {
     if (notify != NotifyType{0}) {
       Bytes spi;
@@ -224,8 +415,8 @@ void Phase1Exchange::Complete() {
 // ---------------------------------------------------------------- initiator
 
 void Phase1Exchange::Start() {
-  const PeerConfig& c = *sa_->cfg;
-  SaPayload sa = BuildPhase1Sa(c.offers);
+  const std::vector<Phase1Offer> offers = WireOffers();
+  SaPayload sa = BuildPhase1Sa(offers);
   sai_b_ = BuildSa(sa);
   std::vector<Payload> out;
   out.push_back(Raw(PayloadType::kSa, sai_b_));
@@ -238,7 +429,8 @@ void Phase1Exchange::Start() {
     return;
   }
   // Aggressive: SA, KE, Ni, IDii in the first message, so the group is the first offer's.
-  const Phase1Offer& o = c.offers.front();
+  const Phase1Offer& o = offers.front();
+  if (!PrepareAuth(o.auth)) return;
   auto dh = DhKeyPair::FromPrivate(o.group, e_.Random(DhLen(o.group) > 128 ? 64 : 32));
   if (!dh.ok()) {
     Fail(NotifyType{0}, std::string(dh.status().message()), Ctr::kAggrFailed);
@@ -252,6 +444,7 @@ void Phase1Exchange::Start() {
   Payload id = OwnId();
   idi_b_ = id.body;
   out.push_back(std::move(id));
+  AddCertReq(out);
   AddVendorIds(out);
   st_ = St::kWaitAggrReply;
   Send(out, false, false);
@@ -262,11 +455,12 @@ void Phase1Exchange::InitGotSa(const std::vector<Payload>& pl) {
   if (sp == nullptr) return Fail(NotifyType::kPayloadMalformed, "no SA payload", Ctr::kMainFailed);
   auto sa = ParseSa(sp->body);
   if (!sa.ok()) return Fail(NotifyFor(sa.status()), std::string(sa.status().message()), Ctr::kMainFailed);
-  auto choice = CheckPhase1Reply(*sa, sa_->cfg->offers);
+  auto choice = CheckPhase1Reply(*sa, WireOffers());
   if (!choice.ok())
     return Fail(NotifyType::kNoProposalChosen, std::string(choice.status().message()),
                 Ctr::kMainNoProposal);
   sa_->choice = *choice;
+  if (!PrepareAuth(sa_->choice.auth)) return;
   ReadVendorIds(pl);
   auto dh = DhKeyPair::FromPrivate(sa_->choice.group, e_.Random(DhLen(sa_->choice.group) > 128 ? 64 : 32));
   if (!dh.ok()) return Fail(NotifyType{0}, std::string(dh.status().message()), Ctr::kMainFailed);
@@ -276,6 +470,7 @@ void Phase1Exchange::InitGotSa(const std::vector<Payload>& pl) {
   std::vector<Payload> out;
   out.push_back(Raw(PayloadType::kKe, gxi_));
   out.push_back(Raw(PayloadType::kNonce, ni_));
+  AddCertReq(out);
   AddNatD(out);
   st_ = St::kWaitKeNonce;
   Send(out, false, false);
@@ -287,6 +482,7 @@ void Phase1Exchange::InitGotKe(const std::vector<Payload>& pl) {
   if (!CheckNatD(pl)) return Fail(NotifyType::kPayloadMalformed, "bad NAT-D", Ctr::kMainFailed);
   if (!DeriveKeys())
     return Fail(NotifyType::kInvalidKeyInformation, "bad Diffie-Hellman value", Ctr::kMainFailed);
+  ReadCertReq(pl);
   // RFC 3947 4: with a NAT in between, the initiator moves to port 4500 now.
   if (sa_->local_behind_nat || sa_->peer_behind_nat) {
     sa_->local_port = kNatTPort;
@@ -298,7 +494,7 @@ void Phase1Exchange::InitGotKe(const std::vector<Payload>& pl) {
   Payload id = OwnId();
   idi_b_ = id.body;
   out.push_back(std::move(id));
-  out.push_back(Raw(PayloadType::kHash, OwnHash()));
+  if (!AddOwnAuth(out)) return;
   if (!sa_->initial_contact_sent && e_.UsableSa(sa_->peer) == nullptr) {
     NotifyPayload n;
     n.protocol = ProtocolId::kIsakmp;
@@ -326,10 +522,9 @@ void Phase1Exchange::InitGotIdHash(const std::vector<Payload>& pl) {
                 absl::StrCat("peer identity ", Identity{id->type, id->data}.ToString(),
                              " is not REMOTEID"),
                 Ctr::kMainAuthFailed);
-  if (!VerifyPeerHash(pl, ip->body))
-    return Fail(NotifyType::kAuthenticationFailed,
-                "authentication failed (HASH_R mismatch: check the pre-shared key)",
-                Ctr::kMainAuthFailed);
+  NotifyType notify;
+  if (std::string why = CheckPeerAuth(pl, ip->body, *id, notify); !why.empty())
+    return Fail(notify, why, Ctr::kMainAuthFailed);
   Complete();
 }
 
@@ -338,15 +533,20 @@ void Phase1Exchange::InitGotAggrReply(const std::vector<Payload>& pl) {
   if (sp == nullptr) return Fail(NotifyType::kPayloadMalformed, "no SA payload", Ctr::kAggrFailed);
   auto sa = ParseSa(sp->body);
   if (!sa.ok()) return Fail(NotifyFor(sa.status()), std::string(sa.status().message()), Ctr::kAggrFailed);
-  auto choice = CheckPhase1Reply(*sa, sa_->cfg->offers);
+  auto choice = CheckPhase1Reply(*sa, WireOffers());
   if (!choice.ok())
     return Fail(NotifyType::kNoProposalChosen, std::string(choice.status().message()),
                 Ctr::kAggrNoProposal);
   if (choice->group != dh_->group())
     return Fail(NotifyType::kNoProposalChosen, "responder chose another DH group",
                 Ctr::kAggrNoProposal);
+  if ((BaseAuthMethod(choice->auth) == AuthMethod::kRsaSig) != sig_)
+    return Fail(NotifyType::kNoProposalChosen,
+                "responder chose another authentication method than our ID was sent for",
+                Ctr::kAggrNoProposal);
   sa_->choice = *choice;
   ReadVendorIds(pl);
+  ReadCertReq(pl);
   if (!TakeKeNonce(pl))
     return Fail(NotifyType::kPayloadMalformed, "bad or missing KE/NONCE", Ctr::kAggrFailed);
   if (!DeriveKeys())
@@ -359,10 +559,9 @@ void Phase1Exchange::InitGotAggrReply(const std::vector<Payload>& pl) {
   if (!CheckPeerId(*id))
     return Fail(NotifyType::kInvalidIdInformation, "peer identity is not REMOTEID",
                 Ctr::kAggrAuthFailed);
-  if (!VerifyPeerHash(pl, ip->body))
-    return Fail(NotifyType::kAuthenticationFailed,
-                "authentication failed (HASH_R mismatch: check the pre-shared key)",
-                Ctr::kAggrAuthFailed);
+  NotifyType notify;
+  if (std::string why = CheckPeerAuth(pl, ip->body, *id, notify); !why.empty())
+    return Fail(notify, why, Ctr::kAggrAuthFailed);
   const bool nat = sa_->local_behind_nat || sa_->peer_behind_nat;
   if (nat) {
     sa_->local_port = kNatTPort;
@@ -371,7 +570,7 @@ void Phase1Exchange::InitGotAggrReply(const std::vector<Payload>& pl) {
     e_.Count(Ctr::kNatFloated);
   }
   std::vector<Payload> out;
-  out.push_back(Raw(PayloadType::kHash, OwnHash()));
+  if (!AddOwnAuth(out)) return;
   AddNatD(out);
   // The third message goes encrypted, as most implementations send it (RFC 2409 allows
   // either); the responder must take both.
@@ -391,11 +590,12 @@ void Phase1Exchange::RespGotSa(const std::vector<Payload>& pl) {
   if (sa_->cfg == nullptr)
     return Fail(NotifyType::kNoProposalChosen,
                 absl::StrCat("no ISAKMP policy for peer ", Ip(sa_->peer)), Ctr::kMainNoProposal);
-  auto sel = SelectPhase1(*sa, sa_->cfg->offers);
+  auto sel = SelectPhase1(*sa, WireOffers());
   if (!sel.ok())
     return Fail(NotifyType::kNoProposalChosen, std::string(sel.status().message()),
                 Ctr::kMainNoProposal);
   sa_->choice = sel->choice;
+  if (!PrepareAuth(sa_->choice.auth)) return;
   ReadVendorIds(pl);
   SaPayload reply;
   reply.doi = sa->doi;
@@ -419,9 +619,11 @@ void Phase1Exchange::RespGotKe(const std::vector<Payload>& pl) {
   if (!CheckNatD(pl)) return Fail(NotifyType::kPayloadMalformed, "bad NAT-D", Ctr::kMainFailed);
   if (!DeriveKeys())
     return Fail(NotifyType::kInvalidKeyInformation, "bad Diffie-Hellman value", Ctr::kMainFailed);
+  ReadCertReq(pl);
   std::vector<Payload> out;
   out.push_back(Raw(PayloadType::kKe, gxr_));
   out.push_back(Raw(PayloadType::kNonce, nr_));
+  AddCertReq(out);
   AddNatD(out);
   st_ = St::kWaitIdHash;
   Send(out, false, false);
@@ -437,10 +639,9 @@ void Phase1Exchange::RespGotIdHash(const std::vector<Payload>& pl) {
                 absl::StrCat("peer identity ", Identity{id->type, id->data}.ToString(),
                              " is not REMOTEID"),
                 Ctr::kMainAuthFailed);
-  if (!VerifyPeerHash(pl, ip->body))
-    return Fail(NotifyType::kAuthenticationFailed,
-                "authentication failed (HASH_I mismatch: check the pre-shared key)",
-                Ctr::kMainAuthFailed);
+  NotifyType notify;
+  if (std::string why = CheckPeerAuth(pl, ip->body, *id, notify); !why.empty())
+    return Fail(notify, why, Ctr::kMainAuthFailed);
   for (const auto& p : pl) {
     if (p.type != PayloadType::kNotify) continue;
     auto n = ParseNotify(p.body);
@@ -451,7 +652,7 @@ void Phase1Exchange::RespGotIdHash(const std::vector<Payload>& pl) {
   Payload own = OwnId();
   idr_b_ = own.body;
   out.push_back(std::move(own));
-  out.push_back(Raw(PayloadType::kHash, OwnHash()));
+  if (!AddOwnAuth(out)) return;
   st_ = St::kDone;
   Send(out, true, true);
   Complete();
@@ -468,6 +669,7 @@ void Phase1Exchange::RespGotAggrFirst(const std::vector<Payload>& pl) {
   if (!id.ok()) return Fail(NotifyType::kPayloadMalformed, "bad ID payload", Ctr::kAggrFailed);
   sai_b_ = sp->body;
   peer_id_b_ = ip->body;
+  peer_id_ = *id;
   // Aggressive mode names the peer by its ID: PEER=ANY policies with REMOTEID.
   const PeerConfig* cfg = e_.FindPeerById(sa_->peer, Identity{id->type, id->data});
   if (cfg == nullptr)
@@ -480,12 +682,14 @@ void Phase1Exchange::RespGotAggrFirst(const std::vector<Payload>& pl) {
   if (!CheckPeerId(*id))
     return Fail(NotifyType::kInvalidIdInformation, "peer identity is not REMOTEID",
                 Ctr::kAggrAuthFailed);
-  auto sel = SelectPhase1(*sa, cfg->offers);
+  auto sel = SelectPhase1(*sa, WireOffers());
   if (!sel.ok())
     return Fail(NotifyType::kNoProposalChosen, std::string(sel.status().message()),
                 Ctr::kAggrNoProposal);
   sa_->choice = sel->choice;
+  if (!PrepareAuth(sa_->choice.auth)) return;
   ReadVendorIds(pl);
+  ReadCertReq(pl);
   if (!TakeKeNonce(pl))
     return Fail(NotifyType::kPayloadMalformed, "bad or missing KE/NONCE", Ctr::kAggrFailed);
   auto dh = DhKeyPair::FromPrivate(sa_->choice.group, e_.Random(DhLen(sa_->choice.group) > 128 ? 64 : 32));
@@ -506,7 +710,8 @@ void Phase1Exchange::RespGotAggrFirst(const std::vector<Payload>& pl) {
   Payload own = OwnId();
   idr_b_ = own.body;
   out.push_back(std::move(own));
-  out.push_back(Raw(PayloadType::kHash, OwnHash()));
+  if (!AddOwnAuth(out)) return;
+  AddCertReq(out);
   AddVendorIds(out);
   AddNatD(out);
   st_ = St::kWaitAggrHash;
@@ -515,10 +720,9 @@ void Phase1Exchange::RespGotAggrFirst(const std::vector<Payload>& pl) {
 
 void Phase1Exchange::RespGotAggrHash(const std::vector<Payload>& pl) {
   if (!CheckNatD(pl)) return Fail(NotifyType::kPayloadMalformed, "bad NAT-D", Ctr::kAggrFailed);
-  if (!VerifyPeerHash(pl, peer_id_b_))
-    return Fail(NotifyType::kAuthenticationFailed,
-                "authentication failed (HASH_I mismatch: check the pre-shared key)",
-                Ctr::kAggrAuthFailed);
+  NotifyType notify;
+  if (std::string why = CheckPeerAuth(pl, peer_id_b_, peer_id_, notify); !why.empty())
+    return Fail(notify, why, Ctr::kAggrAuthFailed);
   awaiting_reply_ = false;
   Complete();
 }

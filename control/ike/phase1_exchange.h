@@ -2,12 +2,28 @@
 // Mode (three messages), authenticated by pre-shared key or RSA signature, with the
 // NAT-T vendor ids and NAT-D payloads of RFC 3947 and the DPD vendor id of RFC 3706.
 // One class for both modes: they exchange the same things in different packings.
+//
+// RSA signatures (RFC 2409 5.1): SKEYID = prf(Ni_b | Nr_b, g^xy); the HASH payload of
+// messages 5/6 (aggressive 2/3) becomes [CERT] SIG, the signature over HASH_I/HASH_R
+// (ike_rsa.h). The key, our certificate and the CA's name are loaded from the ISAKMP
+// policy's files when the exchange knows it signs, so a missing file fails that exchange
+// with a log line naming the file. Each side asks for the other's certificate with a
+// CERTREQ (messages 3/4, aggressive 1/2) naming CACERTIFICATE's subject; a peer's
+// certificate must verify against CACERTIFICATE and carry the peer's ID (its subject DN,
+// or a subjectAltName for FQDN/USER_FQDN/IPV4_ADDR IDs). Without a certificate of our
+// own we send no CERT and the peer must know our key some other way.
+//
+// XAUTH: when the ISAKMP policy has XAUTH=SERVER or CLIENT, the offers go out (and are
+// matched) with the XAUTH authentication methods of draft-beaulieu-ike-xauth-02: the
+// "Init" variant when the phase 1 initiator is the XAUTH client. The XAUTH exchange
+// itself follows phase 1 (xauth_exchange.h).
 #pragma once
 
 #include <optional>
 #include <string>
 
 #include "control/ike/engine.h"
+#include "control/ike/ike_rsa.h"
 
 namespace arsec::ike {
 
@@ -48,6 +64,22 @@ class Phase1Exchange : public Exchange {
   Bytes OwnHash() const;
   bool VerifyPeerHash(const std::vector<Payload>& pl, const Bytes& id_body);
   bool CheckPeerId(const IdPayload& id);
+  // The policy's offers with the authentication method as it goes on the wire (XAUTH).
+  std::vector<Phase1Offer> WireOffers() const;
+  // The authentication method is known: with signatures, load the key, our certificate
+  // and the CA's name. False (after Fail) when something cannot be loaded.
+  bool PrepareAuth(AuthMethod wire);
+  void AddCertReq(std::vector<Payload>& out) const;
+  // HASH (pre-shared key) or [CERT] SIG (signatures) proving our identity. False (after
+  // Fail) when signing failed.
+  bool AddOwnAuth(std::vector<Payload>& out);
+  // Checks the peer's HASH, or its certificate, identity and SIG. An empty string when
+  // the peer is authenticated, else why not (`notify` says what to tell it).
+  std::string CheckPeerAuth(const std::vector<Payload>& pl, const Bytes& id_body,
+                            const IdPayload& id, NotifyType& notify);
+  std::string CheckPeerCertificate(const std::vector<Payload>& pl, const IdPayload& id,
+                                   std::optional<RsaPublicKey>& key);
+  void ReadCertReq(const std::vector<Payload>& pl);
   bool NatTActive() const { return sa_->nat_t_vid && sa_->cfg && sa_->cfg->nat_t; }
   void Fail(NotifyType notify, const std::string& why, Ctr counter);
   void Complete();
@@ -60,6 +92,12 @@ class Phase1Exchange : public Exchange {
   SecretBytes gxy_;
   Bytes peer_id_b_;                  // aggressive responder: IDii_b
   Bytes idi_b_, idr_b_;              // our own ID payload body
+  IdPayload peer_id_;                // aggressive responder: IDii parsed
+  bool sig_ = false;                 // RSA signatures (with or without XAUTH)
+  std::optional<RsaPrivateKey> key_; // LOCALRSAKEY
+  std::optional<Certificate> cert_;  // LOCALCERTIFICATE (optional)
+  Bytes ca_subject_;                 // CACERTIFICATE's subject DN (for CERTREQ)
+  bool peer_certreq_ = false;        // the peer asked for our certificate
 };
 
 }  // namespace arsec::ike

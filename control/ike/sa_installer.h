@@ -41,6 +41,10 @@ struct NegotiatedBundle {
   uint16_t encap_sport = 4500, encap_dport = 4500;
   std::vector<NegotiatedSa> sas;      // apply order (IPComp, ESP, AH)
   uint32_t isakmp_sa = 0;             // the ISAKMP SA that negotiated it
+  // Rekey, initiator side: install inbound and outbound SAs, but keep the policy sending
+  // on the bundle it replaces until Activate (the peer installs the new SAs only when
+  // our last quick mode message reaches it).
+  bool defer_outbound = false;
 };
 
 class SaInstaller {
@@ -52,6 +56,8 @@ class SaInstaller {
   virtual void ReleaseSpi(control::SaProtocol p, uint32_t spi) = 0;
   // Installs the bundle and points its policy at it. Returns a handle for Remove.
   virtual absl::StatusOr<uint32_t> Install(const NegotiatedBundle& b) = 0;
+  // Points the policy at a bundle installed with defer_outbound.
+  virtual void Activate(uint32_t handle) { (void)handle; }
   // Removes an installed bundle (a DELETE from the peer, expiry, replacement).
   virtual void Remove(uint32_t handle) = 0;
 };

@@ -822,7 +822,7 @@ absl::Status IpsecModel::SyncPolicy(const Policy& p) {
       v->keyman == KeyManagement::kManual) {
     note_ = absl::StrCat("Policy ", p.name, " has no SA yet: ", reason);
   }
-  msg::SpdRuleWire rule = MakeSpdRule(*v, p.id);
+  msg::SpdRuleWire rule = RuleFor(p, *v, st);
   if (std::memcmp(&rule, &st.rule, sizeof(rule)) != 0) {
     st.rule = rule;
     spd_dirty_ = true;
@@ -830,8 +830,40 @@ absl::Status IpsecModel::SyncPolicy(const Policy& p) {
   return absl::OkStatus();
 }
 
+msg::SpdRuleWire IpsecModel::RuleFor(const Policy& p, const PolicyView& v,
+                                     const PolicyState& st) const {
+  msg::SpdRuleWire rule = MakeSpdRule(v, p.id);
+  if (v.action != PolicyAction::kIpsec || v.keyman != KeyManagement::kIsakmp) return rule;
+  if (p.Has("LNAME") && !p.Has("LADDRESS")) {
+    const uint32_t l = TunnelSource(v);
+    if (l != 0) {
+      rule.laddr = l;
+      rule.lmask = 0xffffffffu;
+    }
+  }
+  if (p.Has("RNAME") && !p.Has("RADDRESS")) {
+    rule.raddr = st.dynamic_remote;
+    rule.rmask = 0xffffffffu;
+  }
+  return rule;
+}
+
+void IpsecModel::RefreshRule(uint32_t policy_id) {
+  auto pit = policies_.find(policy_id);
+  auto st = state_.find(policy_id);
+  if (pit == policies_.end() || st == state_.end()) return;
+  auto v = View(pit->second);
+  if (!v.ok()) return;
+  msg::SpdRuleWire rule = RuleFor(pit->second, *v, st->second);
+  if (std::memcmp(&rule, &st->second.rule, sizeof(rule)) != 0) {
+    st->second.rule = rule;
+    spd_dirty_ = true;
+  }
+}
+
 absl::StatusOr<std::vector<uint32_t>> IpsecModel::InstallNegotiated(
-    uint32_t policy_id, std::vector<SaPair> pairs, std::vector<SaRecord> records) {
+    uint32_t policy_id, std::vector<SaPair> pairs, std::vector<SaRecord> records,
+    bool activate) {
   auto wipe = [&pairs] {
     for (auto& w : pairs) {
       WipeSaBody(&w.out);
@@ -879,6 +911,22 @@ absl::StatusOr<std::vector<uint32_t>> IpsecModel::InstallNegotiated(
     added.push_back(sid);
   }
   wipe();
+  if (!activate) {
+    // Make-before-break on the initiator of a rekey: the new inbound SAs take traffic at
+    // once (inbound lookup is by SPI); the policy keeps sending on the old ones until
+    // ActivateNegotiated, when the peer has surely installed the new SAs too.
+    const absl::Time now = absl::Now();
+    for (size_t i = 0; i < added.size(); ++i) {
+      SaRecord r = records[i];
+      r.id = added[i];
+      r.policy_id = policy_id;
+      r.index = static_cast<unsigned>(i);
+      r.manual = false;
+      r.created = now;
+      sas_[r.id] = r;
+    }
+    return added;
+  }
   std::vector<std::pair<uint32_t, uint32_t>> dp_ids;
   for (uint32_t sid : added) dp_ids.push_back({2 * sid, 2 * sid + 1});
   const uint32_t local = TunnelSource(*v);
@@ -902,8 +950,243 @@ absl::StatusOr<std::vector<uint32_t>> IpsecModel::InstallNegotiated(
   st.body = body;
   st.installed = true;
   st.no_sa_reason.clear();
+  if (p.Has("RNAME") && !p.Has("RADDRESS")) {
+    st.dynamic_remote = records.front().peer;
+    RefreshRule(policy_id);
+  }
   events_.push_back(absl::StrCat("SA bundle created: Policy - ", p.name));
   return added;
+}
+
+absl::Status IpsecModel::ActivateNegotiated(const std::vector<uint32_t>& sa_ids) {
+  if (sa_ids.empty()) return absl::OkStatus();
+  auto r = sas_.find(sa_ids.front());
+  if (r == sas_.end()) return absl::NotFoundError("the SAs are gone");
+  const uint32_t policy_id = r->second.policy_id;
+  auto pit = policies_.find(policy_id);
+  if (pit == policies_.end()) return absl::NotFoundError("the policy is gone");
+  const Policy& p = pit->second;
+  auto v = View(p);
+  if (!v.ok()) return v.status();
+  PolicyState& st = state_[policy_id];
+  if (st.sa_ids == sa_ids) return absl::OkStatus();
+  std::vector<std::pair<uint32_t, uint32_t>> dp_ids;
+  for (uint32_t sid : sa_ids) dp_ids.push_back({2 * sid, 2 * sid + 1});
+  msg::PolicyBody body = MakePolicyBody(p, *v, TunnelSource(*v), dp_ids);
+  if (absl::Status s = dp_->SetPolicy(body); !s.ok()) {
+    return absl::Status(s.code(), DataplaneRefused(s));
+  }
+  st.sa_ids = sa_ids;
+  st.digests.clear();
+  st.body = body;
+  st.installed = true;
+  st.no_sa_reason.clear();
+  if (p.Has("RNAME") && !p.Has("RADDRESS")) {
+    st.dynamic_remote = r->second.peer;
+    RefreshRule(policy_id);
+  }
+  events_.push_back(absl::StrCat("SA bundle created: Policy - ", p.name));
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- adoption after a restart
+
+namespace {
+
+std::optional<SaProtocol> ProtocolFromNumber(uint8_t n) {
+  for (SaProtocol p : {SaProtocol::kEsp, SaProtocol::kAh, SaProtocol::kComp}) {
+    if (ProtocolNumber(p) == n) return p;
+  }
+  return std::nullopt;
+}
+
+EncAlg EncFromWire(uint8_t c) {
+  for (EncAlg a : {EncAlg::kNull, EncAlg::kDes, EncAlg::k3DesOuter, EncAlg::kAes128,
+                   EncAlg::kAes192, EncAlg::kAes256, EncAlg::kAes128Gcm, EncAlg::kAes256Gcm}) {
+    if (CipherWire(a) == c) return a;
+  }
+  return EncAlg::kNull;
+}
+
+HashAlg HashFromWire(uint8_t w) {
+  for (HashAlg a : {HashAlg::kNull, HashAlg::kMd5, HashAlg::kSha, HashAlg::kSha256,
+                    HashAlg::kSha384, HashAlg::kSha512}) {
+    if (AuthWire(a) == w) return a;
+  }
+  return HashAlg::kNull;
+}
+
+// One SA pair as the dataplane holds it: 2n outbound, 2n+1 inbound.
+struct HeldPair {
+  const msg::SaDumpEntry* out = nullptr;
+  const msg::SaDumpEntry* in = nullptr;
+};
+
+// Pairs by SHOW id, each complete and of one policy, both in that policy's bundle at the
+// same position.
+std::map<uint32_t, HeldPair> PairsOf(const std::vector<msg::SaDumpEntry>& held) {
+  std::map<uint32_t, HeldPair> pairs;
+  for (const msg::SaDumpEntry& e : held) {
+    HeldPair& p = pairs[e.sa_id / 2];
+    const bool out_slot = e.sa_id % 2 == 0;
+    if (out_slot != (e.dir == msg::kSaOutbound)) continue;   // not laid out by this control
+    (out_slot ? p.out : p.in) = &e;
+  }
+  for (auto it = pairs.begin(); it != pairs.end();) {
+    const HeldPair& p = it->second;
+    const bool ok = it->first != 0 && p.out && p.in && p.out->policy_id == p.in->policy_id &&
+                    p.out->proto == p.in->proto && p.out->policy_isakmp &&
+                    p.out->bundle_pos != msg::kNotInBundle && p.out->bundle_pos == p.in->bundle_pos;
+    it = ok ? std::next(it) : pairs.erase(it);
+  }
+  return pairs;
+}
+
+}  // namespace
+
+void IpsecModel::ReserveForAdoption(const std::vector<msg::SaDumpEntry>& held) {
+  for (const auto& [sid, pair] : PairsOf(held)) {
+    if (sa_id_used_.empty()) sa_id_used_.push_back(true);   // id 0 is never used
+    if (sid >= sa_id_used_.size()) sa_id_used_.resize(sid + 1, false);
+    if (sa_id_used_[sid]) continue;
+    sa_id_used_[sid] = true;
+    adoption_reserved_.insert(sid);
+  }
+}
+
+std::vector<AdoptedBundle> IpsecModel::AdoptNegotiated(const std::vector<msg::SaDumpEntry>& held) {
+  std::vector<AdoptedBundle> adopted;
+  // The dataplane's bundles: its policy id -> pairs in bundle order.
+  std::map<uint32_t, std::map<unsigned, std::pair<uint32_t, HeldPair>>> bundles;
+  for (const auto& [sid, pair] : PairsOf(held)) {
+    if (!adoption_reserved_.count(sid)) continue;   // taken by the replay after all
+    bundles[pair.out->policy_id][pair.out->bundle_pos] = {sid, pair};
+  }
+  for (const auto& [old_id, slots] : bundles) {
+    const HeldPair& first = slots.begin()->second.second;
+    const std::string name(first.out->policy_name,
+                           strnlen(first.out->policy_name, sizeof first.out->policy_name));
+    const Policy* p = FindPolicy(name);
+    bool ok = p != nullptr && enabled_ && slots.size() <= msg::kMaxBundle &&
+              slots.rbegin()->first == slots.size() - 1;   // positions 0..n-1
+    absl::StatusOr<PolicyView> v = ok ? View(*p) : absl::NotFoundError("no policy");
+    ok = ok && v.ok() && v->action == PolicyAction::kIpsec &&
+         v->keyman == KeyManagement::kIsakmp && v->bundle.has_value() &&
+         bundles_.count(*v->bundle) != 0;
+    PolicyState* st = ok ? &state_[p->id] : nullptr;
+    ok = ok && st->sa_ids.empty();
+    // The tunnel must still be the one negotiated: same peer (unless DYNAMIC) and source.
+    const uint32_t local = ok ? TunnelSource(*v) : 0;
+    const msg::SaDumpEntry& outer = *first.out;
+    if (ok && outer.mode == msg::kSaTunnel) {
+      ok = (v->peer_dynamic || outer.tun_dst == v->peer) && outer.tun_src == local;
+    } else if (ok) {
+      ok = v->peer_dynamic || v->peer == 0 || outer.tun_dst == 0 || outer.tun_dst == v->peer;
+    }
+    if (!ok) continue;
+    const BundleSpec& bundle = bundles_.at(*v->bundle);
+    AdoptedBundle ab;
+    ab.policy_id = p->id;
+    ab.local = outer.mode == msg::kSaTunnel ? outer.tun_src : local;
+    ab.peer = outer.mode == msg::kSaTunnel ? outer.tun_dst : v->peer;
+    std::vector<SaRecord> records;
+    bool kept = true;
+    std::vector<uint32_t> kept_ids;
+    for (const auto& [pos, entry] : slots) {
+      const auto& [sid, pair] = entry;
+      const uint32_t renumber = old_id == p->id ? msg::kNoSa : p->id;
+      absl::Status s = dp_->KeepSa(2 * sid, renumber);
+      if (s.ok()) s = dp_->KeepSa(2 * sid + 1, renumber);
+      if (!s.ok()) {
+        kept = false;
+        break;
+      }
+      kept_ids.push_back(sid);
+      const msg::SaDumpEntry& o = *pair.out;
+      const msg::SaDumpEntry& i = *pair.in;
+      SaRecord r;
+      r.id = sid;
+      r.policy_id = p->id;
+      r.bundle_id = bundle.id;
+      r.index = pos;
+      r.manual = false;
+      r.protocol = ProtocolFromNumber(o.proto).value_or(SaProtocol::kEsp);
+      r.tunnel = o.mode == msg::kSaTunnel;
+      r.enc = EncFromWire(o.cipher);
+      r.hash = HashFromWire(o.auth);
+      r.comp = o.comp == CompWire(CompAlg::kDeflate) ? CompAlg::kDeflate : CompAlg::kLzs;
+      if (r.protocol != SaProtocol::kComp) r.comp = CompAlg::kNone;
+      // The SA specification it was negotiated from: the first of its bundle slot whose
+      // protocol and algorithms it has (3DESINNER and 3DESOUTER share a cipher).
+      for (const auto& prop : bundle.bundle.proposals) {
+        if (pos >= prop.slots.size() || r.spec_id != 0) continue;
+        for (uint32_t spec_id : prop.slots[pos].spec_ids) {
+          auto sp = sa_specs_.find(spec_id);
+          if (sp == sa_specs_.end() || sp->second.protocol != r.protocol) continue;
+          const SaSpec& spec = sp->second;
+          const bool enc_ok = r.protocol != SaProtocol::kEsp || !spec.encalg ||
+                              CipherWire(*spec.encalg) == o.cipher;
+          const bool hash_ok = r.protocol == SaProtocol::kComp || !spec.hashalg ||
+                               AuthWire(*spec.hashalg) == o.auth;
+          const bool comp_ok = r.protocol != SaProtocol::kComp || spec.compalg == r.comp;
+          if (!enc_ok || !hash_ok || !comp_ok) continue;
+          r.spec_id = spec_id;
+          if (r.protocol == SaProtocol::kEsp && spec.encalg) r.enc = *spec.encalg;
+          break;
+        }
+      }
+      r.out_spi = o.spi;
+      r.in_spi = i.spi;
+      r.local = ab.local;
+      r.peer = ab.peer;
+      r.encap = o.encap;
+      r.encap_sport = o.encap_sport;
+      r.encap_dport = o.encap_dport;
+      r.antireplay = i.antireplay != 0;
+      r.window = i.replay_window;
+      r.soft_seconds = o.soft_seconds;
+      r.hard_seconds = o.hard_seconds;
+      r.soft_kbytes = o.soft_kbytes;
+      r.hard_kbytes = o.hard_kbytes;
+      r.created = absl::Now() - absl::Seconds(std::max(o.age_s, i.age_s));
+      for (const msg::SaDumpEntry* e : {&o, &i}) {
+        const bool by_time = e->soft_seconds != 0 && e->age_s >= e->soft_seconds;
+        const bool by_bytes = e->soft_kbytes != 0 && e->bytes / 1024 >= e->soft_kbytes;
+        if (e->state == 2 || by_time || by_bytes) r.soft_expired = true;
+        if (e->soft_seconds != 0) {
+          const uint32_t left = e->age_s >= e->soft_seconds ? 0 : e->soft_seconds - e->age_s;
+          ab.soft_left_s = ab.soft_left_s ? std::min(*ab.soft_left_s, left) : left;
+        }
+      }
+      ab.soft_passed |= r.soft_expired;
+      ab.sa_ids.push_back(sid);
+      ab.protocols.push_back(r.protocol);
+      ab.in_spis.push_back(r.in_spi);
+      ab.out_spis.push_back(r.out_spi);
+      records.push_back(r);
+    }
+    std::vector<std::pair<uint32_t, uint32_t>> dp_ids;
+    for (uint32_t sid : kept_ids) dp_ids.push_back({2 * sid, 2 * sid + 1});
+    msg::PolicyBody body = MakePolicyBody(*p, *v, local, dp_ids);
+    if (!kept || !dp_->SetPolicy(body).ok()) {
+      // Left to the sweep; the policy waits for IKE like any other without SAs.
+      continue;
+    }
+    for (const SaRecord& r : records) {
+      sas_[r.id] = r;
+      adoption_reserved_.erase(r.id);
+    }
+    st->sa_ids = ab.sa_ids;
+    st->digests.clear();
+    st->body = body;
+    st->installed = true;
+    st->no_sa_reason.clear();
+    events_.push_back(absl::StrCat("SA bundle adopted: Policy - ", p->name));
+    adopted.push_back(std::move(ab));
+  }
+  for (uint32_t sid : adoption_reserved_) ReleaseSaId(sid);
+  adoption_reserved_.clear();
+  return adopted;
 }
 
 void IpsecModel::RemoveNegotiated(const std::vector<uint32_t>& sa_ids) {
@@ -927,6 +1210,10 @@ void IpsecModel::RemoveNegotiated(const std::vector<uint32_t>& sa_ids) {
     if (keep.empty()) {
       st.no_sa_reason = "not negotiated yet (ISAKMP)";
       events_.push_back(absl::StrCat("SA bundle deleted: Policy - ", pit->second.name));
+      if (st.dynamic_remote != 0) {
+        st.dynamic_remote = 0;
+        RefreshRule(pid);
+      }
     }
   }
   std::vector<uint32_t> ids;

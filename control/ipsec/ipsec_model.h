@@ -72,6 +72,20 @@ struct SaRecord {
   uint32_t dp_in() const { return 2 * id + 1; }
 };
 
+// A negotiated bundle a restarted control plane found in the dataplane and adopted
+// (IpsecModel::AdoptNegotiated): what the IKE side needs to rekey it in time.
+struct AdoptedBundle {
+  uint32_t policy_id = 0;
+  std::vector<uint32_t> sa_ids;      // SHOW IPSEC SA ids, bundle order
+  uint32_t local = 0, peer = 0;
+  std::vector<SaProtocol> protocols; // bundle order, with the SPIs of each
+  std::vector<uint32_t> in_spis, out_spis;
+  // Whole seconds until the first soft lifetime of the bundle by time (nullopt: none);
+  // `soft_passed`: a soft lifetime (time or kilobytes) ran out already, rekey at once.
+  std::optional<uint32_t> soft_left_s;
+  bool soft_passed = false;
+};
+
 // What the dataplane holds for one policy.
 struct PolicyState {
   bool installed = false;            // kPolicySet acknowledged
@@ -80,6 +94,10 @@ struct PolicyState {
   std::vector<std::string> digests;  // SaPairDigest of each (manual SAs)
   std::string no_sa_reason;          // why an IPSEC policy has no SA ("" when it has)
   msg::SpdRuleWire rule{};
+  // RNAME without RADDRESS (the seed's VPN clients): the remote selector is the address
+  // of the peer that negotiated under that name; 0 until one has (the rule then matches
+  // nothing, 0.0.0.0/32).
+  uint32_t dynamic_remote = 0;
 };
 
 class IpsecModel {
@@ -160,13 +178,30 @@ class IpsecModel {
   // the policy is pointed at the new SAs. The SAs it pointed at before stay installed
   // (make-before-break: the IKE side removes them once the peer has switched). Returns
   // the new SA ids, bundle order.
+  // With `activate` false the SAs are installed but the policy is not repointed yet
+  // (the initiator of a rekey: ActivateNegotiated does it a moment later).
   absl::StatusOr<std::vector<uint32_t>> InstallNegotiated(uint32_t policy_id,
                                                           std::vector<SaPair> pairs,
-                                                          std::vector<SaRecord> records);
+                                                          std::vector<SaRecord> records,
+                                                          bool activate = true);
+  // Points the SAs' policy at them (after InstallNegotiated(..., false)).
+  absl::Status ActivateNegotiated(const std::vector<uint32_t>& sa_ids);
   // Removes negotiated SAs; a policy that pointed at them is left without SAs.
   void RemoveNegotiated(const std::vector<uint32_t>& sa_ids);
   // Whether an inbound SPI (or IPComp CPI) of `proto` (50, 51, 108) is taken.
   bool InboundSpiInUse(uint8_t proto, uint32_t spi) const;
+
+  // ---- a restarted control plane (Controller::Start, between SyncBegin and SyncEnd)
+  // Before the replay: the SA ids of pairs the dataplane holds for ISAKMP policies are
+  // set aside, so manual SAs of the replay do not take the ids of SAs still to adopt.
+  void ReserveForAdoption(const std::vector<msg::SaDumpEntry>& held);
+  // After the replay: each current bundle of a policy the dataplane held (pairs 2n/2n+1
+  // in the policy's bundle) whose policy is, by name, still an IPSEC KEYMAN=ISAKMP
+  // policy without SAs, with the same peer and tunnel source, is adopted: re-asserted
+  // (kSaKeep, renumbered to the replayed policy's id if that changed), recorded as
+  // negotiated SAs (SHOW IPSEC SA) and the policy pointed at it. Ids set aside and not
+  // adopted are freed; the SAs left over are swept by SyncEnd. No key bytes involved.
+  std::vector<AdoptedBundle> AdoptNegotiated(const std::vector<msg::SaDumpEntry>& held);
 
   // SA ids shared with the IKE side: the smallest free id >= 1.
   uint32_t AllocateSaId();
@@ -174,6 +209,11 @@ class IpsecModel {
 
  private:
   absl::Status CheckPolicy(const Policy& p, const PolicyView& v) const;
+  // The policy's SPD rule: its selectors, with LNAME standing for the tunnel source and
+  // RNAME for the negotiated peer (st.dynamic_remote) where no address is given.
+  msg::SpdRuleWire RuleFor(const Policy& p, const PolicyView& v, const PolicyState& st) const;
+  // Recomputes a policy's rule after its dynamic remote changed; marks the SPD dirty.
+  void RefreshRule(uint32_t policy_id);
   // Brings the dataplane in line with the policy; on error nothing changed there.
   absl::Status SyncPolicy(const Policy& p);
   absl::Status RemoveDataplaneState(uint32_t policy_id);
@@ -199,6 +239,7 @@ class IpsecModel {
   std::map<uint32_t, std::set<uint32_t>> bundle_users_;
   std::vector<bool> policy_id_used_;
   std::vector<bool> sa_id_used_;                    // index = SA id; 0 never used
+  std::set<uint32_t> adoption_reserved_;            // ReserveForAdoption, until adopted
   bool spd_dirty_ = false;
   std::string note_;
   std::vector<std::string> events_;

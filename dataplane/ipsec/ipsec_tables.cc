@@ -318,6 +318,16 @@ absl::Status IpsecTables::SetPolicy(const msg::PolicyBody& b, uint16_t port_id) 
   p->udp_port = b.udp_port;
   std::memcpy(p->name, b.name, sizeof p->name);
   p->name[sizeof p->name - 1] = '\0';
+  const PolicyRt* cur = pol_[b.policy_id].load();
+  if (syncing_ && b.isakmp && b.action == 3 && b.n_out == 0 && b.n_in == 0 && cur != nullptr &&
+      CarriesBundle(*cur, *p)) {
+    // A restarted control plane re-sets its ISAKMP policy before it knows which of the
+    // negotiated SAs it will adopt: the bundle stays until it says (or SyncEnd sweeps).
+    p->n_out = cur->n_out;
+    p->n_in = cur->n_in;
+    std::memcpy(p->out_sa, cur->out_sa, sizeof p->out_sa);
+    std::memcpy(p->in_sa, cur->in_sa, sizeof p->in_sa);
+  }
   pol_stale_[b.policy_id] = false;
   const PolicyRt* old = pol_[b.policy_id].exchange(p, std::memory_order_acq_rel);
   if (old == nullptr) {
@@ -422,7 +432,25 @@ std::vector<const PolicyRt*> IpsecTables::HeartbeatPolicies() const {
   return out;
 }
 
+bool IpsecTables::CarriesBundle(const PolicyRt& cur, const PolicyRt& fresh) const {
+  if (!cur.isakmp || cur.action != SpdAction::kIpsec || cur.n_out == 0 ||
+      cur.n_out != cur.n_in || cur.peer != fresh.peer ||
+      std::strncmp(cur.name, fresh.name, sizeof cur.name) != 0) {
+    return false;
+  }
+  for (unsigned i = 0; i < cur.n_out; ++i) {
+    const Sa* o = sa(cur.out_sa[i]);
+    const Sa* in = sa(cur.in_sa[i]);
+    if (o == nullptr || in == nullptr || o->policy_id != cur.policy_id ||
+        in->policy_id != cur.policy_id) {
+      return false;
+    }
+  }
+  return true;
+}
+
 void IpsecTables::SyncBegin() {
+  syncing_ = true;
   for (uint32_t i = 0; i < opt_.max_sa; ++i) slots_[i].stale = sa_[i].load() != nullptr;
   for (uint32_t i = 0; i < opt_.max_policies; ++i) pol_stale_[i] = pol_[i].load() != nullptr;
 }
@@ -437,13 +465,102 @@ unsigned IpsecTables::SyncEnd() {
     slots_[i].stale = false;
   }
   for (uint32_t i = 0; i < opt_.max_policies; ++i) {
-    if (pol_stale_[i] && pol_[i].load() != nullptr) {
+    const PolicyRt* p = pol_[i].load();
+    if (pol_stale_[i] && p != nullptr) {
       DelPolicy(i).IgnoreError();
       ++n;
+    } else if (p != nullptr) {
+      // A policy still naming an SA the sweep removed (a bundle carried over that the new
+      // control did not adopt) goes without SAs, as the control plane believes it is.
+      bool gone = false;
+      for (unsigned k = 0; k < p->n_out; ++k) gone |= sa(p->out_sa[k]) == nullptr;
+      for (unsigned k = 0; k < p->n_in; ++k) gone |= sa(p->in_sa[k]) == nullptr;
+      if (gone) {
+        auto* fresh = new PolicyRt(*p);
+        fresh->n_out = fresh->n_in = 0;
+        for (unsigned k = 0; k < msg::kMaxBundle; ++k) fresh->out_sa[k] = fresh->in_sa[k] = msg::kNoSa;
+        const PolicyRt* old = pol_[i].exchange(fresh, std::memory_order_acq_rel);
+        DeferFree([old] { delete old; });
+      }
     }
     pol_stale_[i] = false;
   }
+  syncing_ = false;
   return n;
+}
+
+void IpsecTables::DumpSas(uint32_t start, msg::SaPage* page) const {
+  page->count = 0;
+  page->next = 0;
+  const uint64_t hz = rte_get_tsc_hz();
+  const uint64_t now = rte_rdtsc();
+  const shm::SaRuntime* rt = shm::SaRuntimeTable(stats_);
+  uint32_t id = start;
+  for (; id < opt_.max_sa && n_sa_ > 0; ++id) {
+    const Sa* sa = sa_[id].load(std::memory_order_acquire);
+    if (sa == nullptr) continue;
+    if (page->count == msg::kSaDumpEntries) {
+      page->next = id;
+      return;
+    }
+    const SaSlot& slot = slots_[id];
+    msg::SaDumpEntry& e = page->entries[page->count++];
+    std::memset(&e, 0, sizeof e);
+    e.sa_id = id;
+    e.policy_id = sa->policy_id;
+    e.spi = sa->proto == kProtoComp ? sa->cpi : rte_be_to_cpu_32(sa->spi_be);
+    e.dir = sa->inbound ? msg::kSaInbound : msg::kSaOutbound;
+    e.proto = sa->proto;
+    e.mode = static_cast<uint8_t>(sa->mode);
+    if (slot.session != nullptr) {
+      e.cipher = static_cast<uint8_t>(slot.session->cipher());
+      e.auth = static_cast<uint8_t>(slot.session->auth());
+    }
+    e.comp = static_cast<uint8_t>(sa->comp_alg);
+    e.esn = sa->esn;
+    if (sa->inbound) {
+      e.antireplay = sa->replay.enabled() ? 1 : 0;
+      e.replay_window = static_cast<uint16_t>(sa->replay.window());
+    }
+    e.encap = static_cast<uint8_t>(sa->encap);
+    e.dfbit = static_cast<uint8_t>(sa->dfbit);
+    e.encap_sport = rte_be_to_cpu_16(sa->encap_sport_be);
+    e.encap_dport = rte_be_to_cpu_16(sa->encap_dport_be);
+    e.state = __atomic_load_n(&sa->state, __ATOMIC_ACQUIRE);
+    e.tun_src = rte_be_to_cpu_32(sa->tun_src_be);
+    e.tun_dst = rte_be_to_cpu_32(sa->tun_dst_be);
+    e.soft_seconds = slot.soft_seconds;
+    e.hard_seconds = slot.hard_seconds;
+    e.soft_kbytes = slot.soft_bytes / 1024;
+    e.hard_kbytes = slot.hard_bytes / 1024;
+    e.bytes = rt[id].bytes;
+    e.age_s = static_cast<uint32_t>((now - rt[id].install_tsc) / hz);
+    e.bundle_pos = msg::kNotInBundle;
+    if (const PolicyRt* p = policy(sa->policy_id)) {
+      e.policy_isakmp = p->isakmp;
+      const unsigned n = sa->inbound ? p->n_in : p->n_out;
+      for (unsigned k = 0; k < n; ++k) {
+        if ((sa->inbound ? p->in_sa[k] : p->out_sa[k]) == id) e.bundle_pos = static_cast<uint8_t>(k);
+      }
+      std::memcpy(e.policy_name, p->name, sizeof e.policy_name);
+      e.policy_name[sizeof e.policy_name - 1] = '\0';
+    }
+  }
+}
+
+absl::Status IpsecTables::KeepSa(uint32_t id, uint32_t policy_id) {
+  if (!syncing_) return absl::FailedPreconditionError("SaKeep outside SyncBegin/SyncEnd");
+  if (id >= opt_.max_sa) return absl::OutOfRangeError("SA id out of range");
+  Sa* s = sa_[id].load();
+  if (s == nullptr) return absl::NotFoundError(absl::StrCat("no SA ", id));
+  if (policy_id != msg::kNoSa) {
+    if (policy_id >= opt_.max_policies) return absl::OutOfRangeError("policy id out of range");
+    // The one field of line 0 that changes in place: a 32-bit store the workers read
+    // whole (the inbound policy check compares it with the SPD's verdict).
+    __atomic_store_n(&s->policy_id, policy_id, __ATOMIC_RELEASE);
+  }
+  slots_[id].stale = false;
+  return absl::OkStatus();
 }
 
 void IpsecTables::Clear() {

@@ -113,8 +113,19 @@ class IpsecTables {
   // A new control process re-asserts its SAs and policies between SyncBegin and SyncEnd;
   // SyncEnd removes those it did not (returns how many). An SA re-added unchanged keeps
   // its sequence counter and replay window.
+  //
+  // Negotiated SAs cannot be re-added (the new process has no keys): it dumps them
+  // (DumpSas) and re-asserts the ones it adopts with KeepSa. While a sync runs, a
+  // KEYMAN=ISAKMP policy re-set without SAs (the replay knows of none yet) keeps the
+  // bundle its predecessor of the same id, name and peer pointed at, so adopted traffic
+  // never sees a gap; SyncEnd then clears the bundle of any policy whose SAs it swept.
   void SyncBegin();
   unsigned SyncEnd();
+  bool syncing() const { return syncing_; }
+  // Fills `page` with the SAs of id >= start (at most kSaDumpEntries), no key bytes.
+  void DumpSas(uint32_t start, msg::SaPage* page) const;
+  // Marks SA `id` re-asserted in this sync; `policy_id` != kNoSa renumbers its policy.
+  absl::Status KeepSa(uint32_t id, uint32_t policy_id);
   // Removes every SA, policy and the SPD.
   void Clear();
 
@@ -122,6 +133,8 @@ class IpsecTables {
   IpsecTables() = default;
   void DeferFree(std::function<void()> fn);
   void RecomputeActive();
+  // Whether a policy re-set during a sync keeps `cur`'s bundle (see SyncBegin).
+  bool CarriesBundle(const PolicyRt& cur, const PolicyRt& fresh) const;
 
   struct SaSlot {
     std::unique_ptr<crypto::CryptoSession> session;
@@ -146,6 +159,7 @@ class IpsecTables {
   std::unique_ptr<std::atomic<const PolicyRt*>[]> pol_;
   std::vector<SaSlot> slots_;
   std::vector<bool> pol_stale_;
+  bool syncing_ = false;
   uint32_t n_sa_ = 0, n_pol_ = 0;
   rte_hash* spi_hash_ = nullptr;
   void* stats_ = nullptr;  // the memzone

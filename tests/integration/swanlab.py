@@ -12,6 +12,7 @@ and must speak NAT-T (NATTRAVERSAL=TRUE).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -25,6 +26,33 @@ REPO = Path(__file__).resolve().parents[2]
 HARNESS = REPO.parent / "shared" / "peers" / "strongswan-peer.sh"
 SWANCTL_QUIET = Path(__file__).resolve().parent / "swanctl_quiet.sh"
 PSK = "arsec-interop-psk"
+
+
+def harness_plugins() -> list[str]:
+    """The charon plugins the harness loads by default (its PLUGINS_DEFAULT)."""
+    m = re.search(r'^PLUGINS_DEFAULT="([^"]*)"', HARNESS.read_text(), re.M)
+    return m.group(1).split() if m else []
+
+
+def plugin_problem(name: str) -> Optional[str]:
+    """Why charon cannot load plugin `name` (e.g. xauth-generic, from Debian's
+    libcharon-extauth-plugins), or None."""
+    if not Path(f"/usr/lib/ipsec/plugins/libstrongswan-{name}.so").exists():
+        return f"strongSwan plugin {name} is not installed"
+    return None
+
+
+def _conf_block(name: str, items: dict, indent: str) -> str:
+    """A swanctl.conf section; values are quoted (DNs hold commas and spaces)."""
+    lines = [f"{indent}{name} {{"]
+    for k, v in items.items():
+        if isinstance(v, dict):
+            lines.append(_conf_block(k, v, indent + "  "))
+        else:
+            lines.append(f'{indent}  {k} = "{v}"' if k in ("id", "xauth_id") else
+                         f"{indent}  {k} = {v}")
+    lines.append(f"{indent}}}")
+    return "\n".join(lines)
 
 
 def harness_problem() -> Optional[str]:
@@ -46,6 +74,7 @@ class SwanLab:
         self.ssp_dir = self.a.dir / "ssp"
         self.instance = f"sw{next(netlab._counter)}"
         self.swan_up = False
+        self.plugins_extra: list[str] = []
         self.closed = False
         netlab._open_labs.append(self)
 
@@ -80,6 +109,8 @@ class SwanLab:
     # ---- strongSwan
     def swan(self, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
         env = dict(os.environ, SSP_RUNDIR=str(self.ssp_dir), SSP_SWANCTL=str(SWANCTL_QUIET))
+        if self.plugins_extra:
+            env["SSP_PLUGINS"] = " ".join(harness_plugins() + self.plugins_extra)
         p = subprocess.run(["bash", str(HARNESS), *args], capture_output=True, text=True,
                            timeout=timeout, env=env)
         if check and p.returncode != 0:
@@ -99,6 +130,58 @@ class SwanLab:
             args.append("--initiate")
         self.swan_up = True
         self.swan(*args, timeout=90)
+
+    def swan_start_conf(self, *, local: dict, remote: dict, rounds: dict = None,
+                        secrets: dict = None, files: list = (), mode: str = "v1-main",
+                        ike: str = "aes128-sha1-modp1024", esp: str = "aes128-sha1",
+                        initiate: bool = False, plugins: list = ()) -> None:
+        """strongSwan with authentication the harness's options cannot express
+        (certificates, XAUTH rounds): the harness starts charon with its PSK connection,
+        then this connection (same name, so the harness's initiate/wait-sa/sas work)
+        replaces it through swanctl --load-all.
+
+        local/remote: the `local {}`/`remote {}` sections (auth, id, certs ...); rounds:
+        more sections such as {"local-xauth": {...}}; secrets: the `secrets {}` entries;
+        files: (swanctl subdirectory, source path, file name) to copy in first (x509,
+        x509ca, private ...); plugins: charon plugins beyond the harness's."""
+        self.plugins_extra = list(plugins)
+        self.swan_start(mode=mode, ike=ike, esp=esp)
+        d = self.ssp_dir / self.instance / "swanctl"
+        for sub, src, name in files:
+            shutil.copy(src, d / sub / name)
+        name = self.instance
+        conn = {
+            "version": 1,
+            "aggressive": "yes" if mode == "v1-aggr" else "no",
+            "local_addrs": SITE_B.wan,
+            "remote_addrs": SITE_A.wan,
+            "proposals": ike,
+            "rekey_time": "14400s",
+            "dpd_delay": "0s",
+            "encap": "no",
+            "local": local,
+            "remote": remote,
+            **(rounds or {}),
+            "children": {name: {
+                "local_ts": f"{SITE_B.lan_net}/24",
+                "remote_ts": f"{SITE_A.lan_net}/24",
+                "esp_proposals": esp,
+                "mode": "tunnel",
+                "rekey_time": "3600s",
+                "start_action": "none",
+            }},
+        }
+        text = "\n".join([
+            "# swanctl.conf of a test (tests/integration/swanlab.py swan_start_conf)",
+            _conf_block("connections", {name: conn}, ""),
+            _conf_block("secrets", secrets or {}, ""), ""])
+        conf = d / "swanctl.conf"
+        conf.write_text(text)
+        p = self.swan("swanctl", name, "--load-all", "--noprompt", "--file", str(conf))
+        if re.search(r"fail|invalid|error", p.stdout + p.stderr, re.I):
+            raise AssertionError(f"swanctl --load-all:\n{p.stdout}\n{p.stderr}\n{text}")
+        if initiate:
+            self.swan("initiate", name, "--timeout", "40", timeout=90)
 
     def swan_logs(self, n: int = 80) -> str:
         if not self.swan_up:

@@ -138,3 +138,84 @@ def test_seed_isakmp_vpn(two_sites, variant, tmp_path):
     for site in (a, b):
         assert "jogefoge" not in site.cli("SHOW CONFIG").text
         assert "jogefoge" not in site.all_logs_text()
+
+
+def test_prenegotiate_brings_the_sas_up_without_traffic(two_sites):
+    lab = two_sites
+    a, b = lab.a, lab.b
+    assert b.cli_script(FIXED["B"], check=False).ok
+    r = a.cli_script(FIXED["A"] + ["SET ISAKMP POLICY=i PRENEGOTIATE=TRUE"], check=False)
+    assert r.ok and not r.errors(), str(r)
+    deadline = time.time() + 20
+    while time.time() < deadline and not (esp_rows(a) and esp_rows(b)):
+        time.sleep(0.5)
+    assert esp_rows(a) and esp_rows(b), f"no SA without traffic\n{lab.logs()}"
+    assert "Phase 1 [init] started" in flat_log(a)
+    # The first packet then crosses at once: no acquire, no loss.
+    r = a.ping(SITE_B.lan_host, count=5, interval=0.1)
+    assert r.received == 5, r.text
+
+
+def test_vpn_clients_by_phase2_name(two_sites):
+    """The seed's VPN clients: the centre (A) has one IPsec policy per client, PEER=DYNAMIC
+    with RNAME=clientN, and ISAKMP policies PEER=ANY by REMOTEID; a client (B, here the
+    second of three) names itself with LOCALID (phase 1) and LNAME (phase 2). The centre
+    must pick v2 by the name, and only after that does its v2 select B's address."""
+    lab = two_sites
+    a, b = lab.a, lab.b
+    centre = [
+        'CREATE ENCO KEY=1 TYPE=GENERAL VALUE="jogefoge"',
+        'CREATE ENCO KEY=2 TYPE=GENERAL VALUE="hogehoge"',
+        "CREATE ISAKMP POLICY=c1 PEER=ANY KEY=1 REMOTEID=peer1 MODE=AGGRESSIVE SENDN=TRUE",
+        "CREATE ISAKMP POLICY=c2 PEER=ANY KEY=2 REMOTEID=peer2 MODE=AGGRESSIVE SENDN=TRUE",
+        "CREATE IPSEC SASPEC=1 KEYMAN=ISAKMP PROT=ESP ENCALG=DES HASHALG=SHA",
+        'CREATE IPSEC BUNDLE=1 KEYMAN=ISAKMP STRING="1"',
+        "CREATE IPSEC POLICY=isa INT=ppp0 ACTION=PERMIT LPORT=500 RPORT=500 TRANSPORT=UDP",
+        "CREATE IPSEC POLICY=v1 INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER=DYNAMIC",
+        f"SET IPSEC POLICY=v1 LAD={SITE_A.lan_net} LMA=255.255.255.0 RNAME=client1",
+        "CREATE IPSEC POLICY=v2 INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER=DYNAMIC",
+        f"SET IPSEC POLICY=v2 LAD={SITE_A.lan_net} LMA=255.255.255.0 RNAME=client2",
+        "CREATE IPSEC POLICY=v3 INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER=DYNAMIC",
+        f"SET IPSEC POLICY=v3 LAD={SITE_A.lan_net} LMA=255.255.255.0 RNAME=client3",
+        "CREATE IPSEC POLICY=inet INT=ppp0 ACTION=PERMIT",
+        "ENABLE IPSEC",
+        "ENABLE ISAKMP",
+    ]
+    client = [
+        'CREATE ENCO KEY=1 TYPE=GENERAL VALUE="hogehoge"',
+        f"CREATE ISAKMP POLICY=i PEER={SITE_A.wan} KEY=1 SENDN=TRUE LOCALID=peer2 MODE=AGGRESSIVE",
+        "SET ISAKMP POLICY=i PRENEGOTIATE=TRUE",
+        "CREATE IPSEC SASPEC=1 KEYMAN=ISAKMP PROT=ESP ENCALG=DES HASHALG=SHA",
+        'CREATE IPSEC BUNDLE=1 KEYMAN=ISAKMP STRING="1"',
+        "CREATE IPSEC POLICY=isa INT=ppp0 ACTION=PERMIT LPORT=500 RPORT=500 TRANSPORT=UDP",
+        f"CREATE IPSEC POLICY=vpncli INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER={SITE_A.wan}",
+        f"SET IPSEC POLICY=vpncli LNAME=client2 RAD={SITE_A.lan_net} RMA=255.255.255.0",
+        "CREATE IPSEC POLICY=inet INT=ppp0 ACTION=PERMIT",
+        "ENABLE IPSEC",
+        "ENABLE ISAKMP",
+    ]
+    for site, cmds in ((a, centre), (b, client)):
+        r = site.cli_script(cmds, check=False)
+        assert r.ok and not r.errors(), str(r)
+    deadline = time.time() + 25
+    while time.time() < deadline and not esp_rows(a):
+        time.sleep(0.5)
+    rows = esp_rows(a)
+    assert rows and all(r["Policy"] == "v2" for r in rows), a.cli("SHOW IPSEC SA").text
+    # The centre's LAN reaches the client itself (its phase 2 ID is its own address)
+    # through the tunnel; the client's answer leaves through its LNAME policy.
+    cap = Capture(lab.router, a.router_if, tmp_path_for(lab) / "wan.pcap")
+    try:
+        r = a.ping(SITE_B.wan, count=5, interval=0.1)
+        assert r.received == 5, f"{r.text}\n{lab.logs()}"
+    finally:
+        cap.stop()
+    frames = cap.frames(("frame.protocols",), display_filter="icmp")
+    assert not frames, f"ICMP in clear on the WAN: {frames[:3]}"
+    # v1 and v3 (no client of those names) never got SAs.
+    assert {r["Policy"] for r in parse_table(a.cli("SHOW IPSEC SA").text) if r} <= {"v2"}
+
+
+def tmp_path_for(lab) -> "os.PathLike":
+    from pathlib import Path
+    return Path(lab.a.dir)

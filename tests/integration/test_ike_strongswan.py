@@ -12,22 +12,33 @@ SA and strongSwan's own view of the SAs.
 from __future__ import annotations
 
 import re
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 
 import netlab
 from netlab import SITE_A, SITE_B, parse_table
-from swanlab import PSK, SwanLab, harness_problem
+from swanlab import PSK, SwanLab, harness_problem, plugin_problem
 
 pytestmark = pytest.mark.skipif(harness_problem() is not None, reason=harness_problem() or "")
 
 
 def arsec_commands(*, encalg="AES128", hashalg="SHA", group=2, esp_enc="AES128",
                    esp_hash="SHA", mode=None, peer=SITE_B.wan, remoteid=None, localid=None,
-                   pfs_group=None, psk=PSK) -> list[str]:
-    iso = [f"CREATE ISAKMP POLICY=i PEER={peer} KEY=1 SENDN=TRUE",
+                   pfs_group=None, psk=PSK, rsa=False, xauth=None, xauth_name=None,
+                   xauth_pass=None, users=()) -> list[str]:
+    auth = "AUTHTYPE=RSASIG LOCALRSAKEY=1" if rsa else "KEY=1"
+    iso = [f"CREATE ISAKMP POLICY=i PEER={peer} {auth} SENDN=TRUE",
            f"SET ISAKMP POLICY=i NATTRAVERSAL=TRUE ENCALG={encalg} HASHALG={hashalg} GROUP={group}"]
+    if rsa:
+        # rsa1.key, gw-a.pem and ca.pem in the configuration directory (install_rsa_files).
+        iso.append("SET ISAKMP POLICY=i LOCALCERTIFICATE=gw-a.pem CACERTIFICATE=ca.pem")
+    if xauth:
+        iso[0] += f" XAUTH={xauth}"
+    if xauth_name:
+        iso.append(f"SET ISAKMP POLICY=i XAUTHNAME={xauth_name} XAUTHPASS={xauth_pass}")
     if mode:
         iso[0] += f" MODE={mode}"
     if remoteid:
@@ -36,6 +47,7 @@ def arsec_commands(*, encalg="AES128", hashalg="SHA", group=2, esp_enc="AES128",
         iso[0] += f' LOCALID="{localid}"'
     vpn_peer = "DYNAMIC" if peer == "ANY" else peer
     lines = [
+        *[f"ADD USER={u} PASSWORD={pw} LOGIN=NO" for u, pw in users],
         f'CREATE ENCO KEY=1 TYPE=GENERAL VALUE="{psk}"',
         *iso,
         f"CREATE IPSEC SASPEC=1 KEYMAN=ISAKMP PROT=ESP ENCALG={esp_enc} HASHALG={esp_hash}",
@@ -189,3 +201,158 @@ def test_wrong_psk_is_refused_and_logged(lab):
     # Secrets never show.
     for text in (log, counters, lab.a.all_logs_text()):
         assert PSK not in text and "not-the-same" not in text
+
+
+# ---------------------------------------------------------------- RSA signatures
+
+DATA = Path(__file__).resolve().parents[1] / "unit" / "ike" / "data"
+DN_A = "C=JP, O=arsec test, OU=vpn, CN=gw-a"       # data/rsa-peer-cert.pem (arsec)
+DN_B = "C=JP, O=arsec test, OU=vpn, CN=gw-b"       # data/rsa-peer2-cert.pem (strongSwan)
+
+
+def install_rsa_files(lab: SwanLab) -> None:
+    """arsec's LOCALRSAKEY=1 key and certificates, in its configuration directory."""
+    for src, name in (("rsa-peer-key.pem", "rsa1.key"), ("rsa-peer-cert.pem", "gw-a.pem"),
+                      ("rsa-ca-cert.pem", "ca.pem")):
+        shutil.copy(DATA / src, lab.a.dir / name)
+
+
+def swan_start_rsa(lab: SwanLab, *, initiate: bool, mode: str = "v1-main") -> None:
+    lab.swan_start_conf(
+        local={"auth": "pubkey", "certs": "gw-b.pem", "id": DN_B},
+        remote={"auth": "pubkey", "id": DN_A},
+        files=[("x509", DATA / "rsa-peer2-cert.pem", "gw-b.pem"),
+               ("private", DATA / "rsa-peer2-key.pem", "gw-b.key"),
+               ("x509ca", DATA / "rsa-ca-cert.pem", "ca.pem")],
+        mode=mode, initiate=initiate)
+
+
+def check_rsa_sa(lab: SwanLab) -> None:
+    rows = isakmp_sas(lab)
+    assert rows, lab.a.cli("SHOW ISAKMP SA").text
+    detail = lab.a.cli(f"SHOW ISAKMP SA={rows[0].split()[0]}").text
+    assert re.search(r"Authentication Type\W+RSASIG", detail), detail
+    assert DN_B in detail and DN_A in detail, detail
+    log = isakmp_log(lab)
+    assert f'peer certificate "{DN_B}"' in log, log
+    for text in (log, lab.a.all_logs_text()):
+        assert "PRIVATE KEY" not in text
+
+
+def test_main_mode_rsasig_strongswan_initiates(lab):
+    install_rsa_files(lab)
+    lab.a.cli_script(arsec_commands(rsa=True))
+    swan_start_rsa(lab, initiate=True)
+    wait_for(lambda: isakmp_sas(lab), 20, "the ISAKMP SA", lab)
+    traffic_both_ways(lab)
+    check_sas(lab)
+    check_rsa_sa(lab)
+
+
+def test_main_mode_rsasig_arsec_initiates(lab):
+    install_rsa_files(lab)
+    lab.a.cli_script(arsec_commands(rsa=True))
+    swan_start_rsa(lab, initiate=False)
+    wait_for(lambda: lab.ping_a_to_b(count=2).received > 0, 40, "traffic after acquire", lab)
+    lab.swan("wait-sa", lab.instance, "--timeout", "20")
+    traffic_both_ways(lab)
+    check_sas(lab)
+    check_rsa_sa(lab)
+    assert "Phase 1 [init] started with peer 198.51.100.2" in isakmp_log(lab)
+    # strongSwan checked arsec's certificate against the CA and arsec's DN.
+    assert re.search(r"authentication of '" + re.escape(DN_A) + r"' with RSA.* successful",
+                     lab.swan_logs(400)), lab.swan_logs(400)
+
+
+def test_aggressive_mode_rsasig_peer_any(lab):
+    # PEER=ANY with signatures: the certificate, not the address, says who the peer is.
+    install_rsa_files(lab)
+    lab.a.cli_script(arsec_commands(rsa=True, mode="AGGRESSIVE", peer="ANY"))
+    swan_start_rsa(lab, initiate=True, mode="v1-aggr")
+    traffic_both_ways(lab)
+    check_sas(lab)
+    check_rsa_sa(lab)
+    assert "AGGRESSIVE" in lab.a.cli(f"SHOW ISAKMP SA={isakmp_sas(lab)[0].split()[0]}").text
+
+
+# ---------------------------------------------------------------- XAUTH
+
+XAUTH_USER, XAUTH_PASS = "client1", "passclie1"
+
+
+def xauth_detail(lab: SwanLab) -> str:
+    rows = isakmp_sas(lab)
+    assert rows, lab.a.cli("SHOW ISAKMP SA").text
+    return lab.a.cli(f"SHOW ISAKMP SA={rows[0].split()[0]}").text
+
+
+@pytest.mark.skipif(plugin_problem("xauth-generic") is not None,
+                    reason=plugin_problem("xauth-generic") or "")
+def test_xauth_arsec_server_strongswan_client(lab):
+    # The seed's XAUTH server: PEER=ANY, one pre-shared key, users told apart by XAUTH.
+    lab.a.cli_script(arsec_commands(peer="ANY", xauth="SERVER",
+                                    users=[(XAUTH_USER, XAUTH_PASS), ("client2", "passclie2")]))
+    lab.swan_start_conf(
+        local={"auth": "psk", "id": SITE_B.wan},
+        rounds={"local-xauth": {"auth": "xauth", "xauth_id": XAUTH_USER}},
+        remote={"auth": "psk", "id": SITE_A.wan},
+        secrets={"ike-gw": {"secret": "0x" + PSK.encode().hex()},
+                 "xauth-client1": {"id": XAUTH_USER, "secret": XAUTH_PASS}},
+        plugins=["xauth-generic"], initiate=True)
+    traffic_both_ways(lab)
+    check_sas(lab)
+    detail = xauth_detail(lab)
+    assert re.search(r"XAUTH\W+SERVER client1", detail), detail
+    log = isakmp_log(lab)
+    assert "XAUTH: user client1 authenticated" in log, log
+    counters = lab.a.cli("SHOW ISAKMP COUNTERS=XAUTH").text
+    assert re.search(r"succeeded\D+1\b", counters), counters
+    for text in (log, lab.a.all_logs_text()):
+        assert XAUTH_PASS not in text
+
+
+@pytest.mark.skipif(plugin_problem("xauth-generic") is not None,
+                    reason=plugin_problem("xauth-generic") or "")
+def test_xauth_wrong_password_is_refused(lab):
+    lab.a.cli_script(arsec_commands(peer="ANY", xauth="SERVER", users=[(XAUTH_USER, XAUTH_PASS)]))
+    with pytest.raises(AssertionError):
+        lab.swan_start_conf(
+            local={"auth": "psk", "id": SITE_B.wan},
+            rounds={"local-xauth": {"auth": "xauth", "xauth_id": XAUTH_USER}},
+            remote={"auth": "psk", "id": SITE_A.wan},
+            secrets={"ike-gw": {"secret": "0x" + PSK.encode().hex()},
+                     "xauth-client1": {"id": XAUTH_USER, "secret": "not-the-password"}},
+            plugins=["xauth-generic"], initiate=True)
+    wait_for(lambda: "not authenticated" in isakmp_log(lab), 20, "the XAUTH refusal", lab)
+    assert not ipsec_sas_with_esp(lab)
+    counters = lab.a.cli("SHOW ISAKMP COUNTERS=XAUTH").text
+    assert re.search(r"failed\D+1\b", counters), counters
+    for text in (isakmp_log(lab), lab.a.all_logs_text()):
+        assert "not-the-password" not in text and XAUTH_PASS not in text
+
+
+def ipsec_sas_with_esp(lab: SwanLab) -> list[dict[str, str]]:
+    return [r for r in parse_table(lab.a.cli("SHOW IPSEC SA").text) if r.get("Protocol") == "ESP"]
+
+
+@pytest.mark.skipif(plugin_problem("xauth-generic") is not None,
+                    reason=plugin_problem("xauth-generic") or "")
+def test_xauth_arsec_client_strongswan_server(lab):
+    # The seed's XAUTH client: a fixed peer, XAUTHNAME/XAUTHPASS; arsec dials in on traffic.
+    lab.a.cli_script(arsec_commands(xauth="CLIENT", xauth_name=XAUTH_USER, xauth_pass=XAUTH_PASS))
+    lab.swan_start_conf(
+        local={"auth": "psk", "id": SITE_B.wan},
+        remote={"auth": "psk", "id": SITE_A.wan},
+        rounds={"remote-xauth": {"auth": "xauth"}},
+        secrets={"ike-gw": {"secret": "0x" + PSK.encode().hex()},
+                 "xauth-client1": {"id": XAUTH_USER, "secret": XAUTH_PASS}},
+        plugins=["xauth-generic"])
+    wait_for(lambda: lab.ping_a_to_b(count=2).received > 0, 40, "traffic after acquire", lab)
+    lab.swan("wait-sa", lab.instance, "--timeout", "20")
+    traffic_both_ways(lab)
+    check_sas(lab)
+    detail = xauth_detail(lab)
+    assert re.search(r"XAUTH\W+CLIENT client1", detail), detail
+    assert "XAUTH: authenticated to peer 198.51.100.2 as user client1" in isakmp_log(lab)
+    assert re.search(r"XAuth authentication of 'client1' successful", lab.swan_logs(400)), \
+        lab.swan_logs(400)

@@ -40,6 +40,14 @@ absl::Status FakeDataplane::SyncEnd() {
   for (auto it = policies.begin(); it != policies.end();) {
     it = asserted_policies_.count(it->first) ? std::next(it) : policies.erase(it);
   }
+  for (auto& [id, p] : policies) {
+    bool gone = false;
+    for (unsigned i = 0; i < p.n_out; ++i) gone |= !sas.count(p.out_sa[i]) || !sas.count(p.in_sa[i]);
+    if (gone) {
+      p.n_out = p.n_in = 0;
+      calls.push_back(absl::StrCat("policy_cleared ", id));
+    }
+  }
   asserted_sas_.clear();
   asserted_policies_.clear();
   for (auto it = state.begin(); it != state.end();) {
@@ -221,7 +229,19 @@ absl::Status FakeDataplane::SetPolicy(const msg::PolicyBody& p) {
   calls.push_back(absl::StrCat("policy_set ", p.policy_id, " ", p.name, " action=", p.action,
                                " port=", p.port, " sa=", sa.empty() ? "-" : sa));
   if (absl::Status s = Refusal(); !s.ok()) return s;
-  policies[p.policy_id] = p;
+  auto cur = policies.find(p.policy_id);
+  if (syncing_ && p.isakmp && p.n_out == 0 && cur != policies.end() && cur->second.isakmp &&
+      cur->second.n_out != 0 && cur->second.peer == p.peer &&
+      std::strncmp(cur->second.name, p.name, sizeof p.name) == 0) {
+    msg::PolicyBody carried = p;
+    carried.n_out = cur->second.n_out;
+    carried.n_in = cur->second.n_in;
+    std::memcpy(carried.out_sa, cur->second.out_sa, sizeof carried.out_sa);
+    std::memcpy(carried.in_sa, cur->second.in_sa, sizeof carried.in_sa);
+    cur->second = carried;
+  } else {
+    policies[p.policy_id] = p;
+  }
   if (syncing_) asserted_policies_.insert(p.policy_id);
   return absl::OkStatus();
 }
@@ -238,6 +258,71 @@ absl::Status FakeDataplane::ReplaceSpd(const std::vector<msg::SpdRuleWire>& rule
   if (absl::Status s = Refusal(); !s.ok()) return s;
   spd = rules;
   ++spd_commits;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<msg::SaDumpEntry>> FakeDataplane::DumpSas() {
+  calls.push_back("sa_dump");
+  if (dump_unsupported) return absl::UnimplementedError("unknown request type");
+  std::vector<msg::SaDumpEntry> out;
+  for (const auto& [id, b] : sas) {
+    msg::SaDumpEntry e;
+    std::memset(&e, 0, sizeof e);
+    e.sa_id = id;
+    e.policy_id = b.policy_id;
+    e.spi = b.spi;
+    e.dir = b.dir;
+    e.proto = b.proto;
+    e.mode = b.mode;
+    e.cipher = b.cipher;
+    e.auth = b.auth;
+    e.comp = b.comp;
+    e.esn = b.esn;
+    e.antireplay = b.dir == msg::kSaInbound ? b.antireplay : 0;
+    e.replay_window = b.dir == msg::kSaInbound ? b.replay_window : 0;
+    e.encap = b.encap;
+    e.dfbit = b.dfbit;
+    e.encap_sport = b.encap_sport;
+    e.encap_dport = b.encap_dport;
+    e.tun_src = b.tun_src;
+    e.tun_dst = b.tun_dst;
+    e.soft_seconds = b.soft_seconds;
+    e.hard_seconds = b.hard_seconds;
+    e.soft_kbytes = b.soft_kbytes;
+    e.hard_kbytes = b.hard_kbytes;
+    e.state = 1;
+    if (auto rt = sa_runtime.find(id); rt != sa_runtime.end()) {
+      e.bytes = rt->second.bytes;
+      e.age_s = rt->second.age_s;
+      if (rt->second.state != 0) e.state = rt->second.state;
+    }
+    e.bundle_pos = msg::kNotInBundle;
+    if (auto p = policies.find(b.policy_id); p != policies.end()) {
+      e.policy_isakmp = p->second.isakmp;
+      const msg::PolicyBody& pb = p->second;
+      const unsigned n = b.dir == msg::kSaInbound ? pb.n_in : pb.n_out;
+      for (unsigned k = 0; k < n; ++k) {
+        if ((b.dir == msg::kSaInbound ? pb.in_sa[k] : pb.out_sa[k]) == id) {
+          e.bundle_pos = static_cast<uint8_t>(k);
+        }
+      }
+      std::memcpy(e.policy_name, p->second.name, sizeof e.policy_name);
+      e.policy_name[sizeof e.policy_name - 1] = '\0';
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
+absl::Status FakeDataplane::KeepSa(uint32_t sa_id, uint32_t policy_id) {
+  calls.push_back(absl::StrCat("sa_keep ", sa_id, policy_id == msg::kNoSa ? std::string()
+                                                                           : absl::StrCat(" policy=", policy_id)));
+  if (absl::Status s = Refusal(); !s.ok()) return s;
+  if (!syncing_) return absl::FailedPreconditionError("SaKeep outside SyncBegin/SyncEnd");
+  auto it = sas.find(sa_id);
+  if (it == sas.end()) return absl::NotFoundError("no such SA");
+  if (policy_id != msg::kNoSa) it->second.policy_id = policy_id;
+  asserted_sas_.insert(sa_id);
   return absl::OkStatus();
 }
 

@@ -39,6 +39,12 @@ class FakeDataplane : public DataplaneClient {
   absl::Status SetPolicy(const msg::PolicyBody& policy) override;
   absl::Status DeletePolicy(uint32_t policy_id) override;
   absl::Status ReplaceSpd(const std::vector<msg::SpdRuleWire>& rules) override;
+  // The SAs of `sas` without keys; lifetimes so far from `sa_runtime` (age, bytes,
+  // state), policy fields from `policies`. Like the real dataplane, an ISAKMP policy
+  // re-set without SAs during a sync keeps the bundle of its predecessor (same id, name
+  // and peer), and SyncEnd clears the bundle of a policy whose SAs it swept.
+  absl::StatusOr<std::vector<msg::SaDumpEntry>> DumpSas() override;
+  absl::Status KeepSa(uint32_t sa_id, uint32_t policy_id) override;
   absl::StatusOr<IpsecCounters> ReadIpsecCounters(
       const std::vector<uint32_t>& sa_ids, const std::vector<uint32_t>& policy_ids) override;
 
@@ -48,6 +54,8 @@ class FakeDataplane : public DataplaneClient {
   std::vector<msg::SpdRuleWire> spd;              // the committed SPD
   int spd_commits = 0;
   IpsecCounters ipsec_counters;                   // what ReadIpsecCounters returns
+  std::map<uint32_t, shm::SaRuntime> sa_runtime;  // what DumpSas reports (age, bytes, state)
+  bool dump_unsupported = false;                  // DumpSas answers Unimplemented
 
   std::vector<std::string> calls;      // "addr_add vlan1-0 4.4.4.1/29 port=0", ...
   absl::Status refuse_next;            // returned (once) by the next change request

@@ -1,7 +1,8 @@
 // The dataplane's IPsec tables on a no-hugepage EAL (the EAL comes from fib_test.cc's
 // environment): installing, replacing and removing SAs and policies, the inbound index
-// by SPI and protocol, SPD staging and swap, lifetimes, and the restart sweep that keeps
-// an unchanged SA's sequence state.
+// by SPI and protocol, SPD staging and swap, lifetimes, the restart sweep that keeps
+// an unchanged SA's sequence state, and the adoption of negotiated SAs by a restarted
+// control plane (the keyless SA dump, SaKeep, an ISAKMP policy's bundle carried over).
 #include "dataplane/ipsec/ipsec_tables.h"
 
 #include <rte_byteorder.h>
@@ -9,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <tuple>
 #include <vector>
@@ -268,6 +270,171 @@ TEST_F(IpsecTablesTest, HardLifetimeRemovesTheSaAndSoftIsReportedOnce) {
   ASSERT_EQ(ev.size(), 2u);
   EXPECT_EQ(ev[1], std::make_tuple(2u, true, true));
   EXPECT_EQ(t_->sa(2), nullptr);
+}
+
+// ---- adoption of negotiated SAs after a control-plane restart
+
+msg::PolicyBody IsakmpPolicy(uint32_t id, const char* name, std::vector<uint32_t> sa_ids) {
+  msg::PolicyBody p{};
+  p.policy_id = id;
+  p.action = 3;
+  p.isakmp = 1;
+  p.peer = 0xc0000202;
+  std::snprintf(p.name, sizeof p.name, "%s", name);
+  for (size_t i = 0; i < sa_ids.size(); ++i) {
+    p.out_sa[i] = 2 * sa_ids[i];
+    p.in_sa[i] = 2 * sa_ids[i] + 1;
+  }
+  p.n_out = p.n_in = static_cast<uint8_t>(sa_ids.size());
+  return p;
+}
+
+std::vector<msg::SaDumpEntry> Dump(const IpsecTables& t) {
+  std::vector<msg::SaDumpEntry> out;
+  msg::SaPage page;
+  uint32_t start = 0;
+  for (;;) {
+    std::memset(&page, 0xa5, sizeof page);
+    t.DumpSas(start, &page);
+    out.insert(out.end(), page.entries, page.entries + page.count);
+    if (page.next == 0) return out;
+    start = page.next;
+  }
+}
+
+TEST_F(IpsecTablesTest, SaDumpDescribesEverySaWithoutKeys) {
+  msg::SaBody out = EspSa(2, 0x1001, false);
+  out.soft_seconds = 100;
+  out.hard_seconds = 120;
+  out.soft_kbytes = 4096;
+  out.hard_kbytes = 8192;
+  out.encap = msg::kEncapNatT;
+  out.encap_sport = 4500;
+  out.encap_dport = 4501;
+  msg::SaBody in = EspSa(3, 0x2002, true);
+  ASSERT_TRUE(t_->AddSa(out).ok());
+  ASSERT_TRUE(t_->AddSa(in).ok());
+  ASSERT_TRUE(t_->AddSa(EspSa(5, 0x3003, true)).ok());   // not in the policy's bundle
+  ASSERT_TRUE(t_->SetPolicy(IsakmpPolicy(7, "vpn", {1}), 0).ok());
+  t_->sa_counters(0)[2].c[shm::kSa_bytes] = 5000;
+  t_->Tick(rte_rdtsc(), [](uint32_t, uint32_t, bool, bool, uint64_t, uint32_t) {});
+  std::vector<msg::SaDumpEntry> d = Dump(*t_);
+  ASSERT_EQ(d.size(), 3u);
+  const msg::SaDumpEntry& o = d[0];
+  EXPECT_EQ(o.sa_id, 2u);
+  EXPECT_EQ(o.policy_id, 7u);
+  EXPECT_EQ(o.spi, 0x1001u);
+  EXPECT_EQ(o.dir, msg::kSaOutbound);
+  EXPECT_EQ(o.proto, 50);
+  EXPECT_EQ(o.mode, msg::kSaTunnel);
+  EXPECT_EQ(o.cipher, static_cast<uint8_t>(crypto::CipherAlg::kAes128Cbc));
+  EXPECT_EQ(o.auth, static_cast<uint8_t>(crypto::AuthAlg::kHmacSha1_96));
+  EXPECT_EQ(o.encap, msg::kEncapNatT);
+  EXPECT_EQ(o.encap_sport, 4500);
+  EXPECT_EQ(o.encap_dport, 4501);
+  EXPECT_EQ(o.tun_src, 0xc0000201u);
+  EXPECT_EQ(o.tun_dst, 0xc0000202u);
+  EXPECT_EQ(o.soft_seconds, 100u);
+  EXPECT_EQ(o.hard_seconds, 120u);
+  EXPECT_EQ(o.soft_kbytes, 4096u);
+  EXPECT_EQ(o.hard_kbytes, 8192u);
+  EXPECT_EQ(o.bytes, 5000u);
+  EXPECT_EQ(o.state, 1);
+  EXPECT_EQ(o.policy_isakmp, 1);
+  EXPECT_EQ(o.bundle_pos, 0);
+  EXPECT_STREQ(o.policy_name, "vpn");
+  EXPECT_EQ(d[1].sa_id, 3u);
+  EXPECT_EQ(d[1].dir, msg::kSaInbound);
+  EXPECT_EQ(d[1].antireplay, 1);
+  EXPECT_EQ(d[1].replay_window, 64);
+  EXPECT_EQ(d[1].bundle_pos, 0);
+  EXPECT_EQ(d[2].sa_id, 5u);
+  EXPECT_EQ(d[2].bundle_pos, msg::kNotInBundle);
+  // The dump entry has no room for keys; none of the key bytes shows up anywhere in it.
+  const auto* raw = reinterpret_cast<const uint8_t*>(d.data());
+  const size_t n = d.size() * sizeof(msg::SaDumpEntry);
+  for (size_t i = 0; i + 4 <= n; ++i) {
+    EXPECT_FALSE(raw[i] == 0x40 && raw[i + 1] == 0x41 && raw[i + 2] == 0x42 && raw[i + 3] == 0x43);
+    EXPECT_FALSE(raw[i] == 1 && raw[i + 1] == 2 && raw[i + 2] == 3 && raw[i + 3] == 4);
+  }
+}
+
+TEST_F(IpsecTablesTest, SaDumpIsPaged) {
+  for (uint32_t i = 0; i < 40; ++i) ASSERT_TRUE(t_->AddSa(EspSa(10 + i, 0x5000 + i, i % 2)).ok());
+  msg::SaPage page;
+  t_->DumpSas(0, &page);
+  EXPECT_EQ(page.count, msg::kSaDumpEntries);
+  EXPECT_EQ(page.next, 10 + msg::kSaDumpEntries);
+  const std::vector<msg::SaDumpEntry> all = Dump(*t_);
+  ASSERT_EQ(all.size(), 40u);
+  for (uint32_t i = 0; i < 40; ++i) EXPECT_EQ(all[i].sa_id, 10 + i);
+}
+
+TEST_F(IpsecTablesTest, KeptSasSurviveTheSweepAndTheOthersGo) {
+  ASSERT_TRUE(t_->AddSa(EspSa(2, 0x1001, false)).ok());
+  ASSERT_TRUE(t_->AddSa(EspSa(3, 0x2002, true)).ok());
+  ASSERT_TRUE(t_->AddSa(EspSa(4, 0x1003, false)).ok());
+  ASSERT_TRUE(t_->AddSa(EspSa(5, 0x2004, true)).ok());
+  ASSERT_TRUE(t_->SetPolicy(IsakmpPolicy(7, "vpn", {1}), 0).ok());
+  EXPECT_FALSE(t_->KeepSa(2, msg::kNoSa).ok());   // only during a sync
+  t_->SyncBegin();
+  // The replay re-sets the policy without SAs: the bundle is carried over meanwhile.
+  ASSERT_TRUE(t_->SetPolicy(IsakmpPolicy(7, "vpn", {}), 0).ok());
+  ASSERT_EQ(t_->policy(7)->n_out, 1);
+  EXPECT_EQ(t_->policy(7)->out_sa[0], 2u);
+  EXPECT_EQ(t_->policy(7)->in_sa[0], 3u);
+  Sa* kept_out = t_->sa(2);
+  Sa* kept_in = t_->sa(3);
+  EXPECT_TRUE(t_->KeepSa(2, msg::kNoSa).ok());
+  EXPECT_TRUE(t_->KeepSa(3, 9).ok());            // renumbered: the policy's id changed
+  EXPECT_TRUE(absl::IsNotFound(t_->KeepSa(6, msg::kNoSa)));
+  EXPECT_EQ(t_->KeepSa(7000, msg::kNoSa).code(), absl::StatusCode::kOutOfRange);
+  ASSERT_TRUE(t_->SetPolicy(IsakmpPolicy(7, "vpn", {1}), 0).ok());
+  EXPECT_EQ(t_->SyncEnd(), 2u);                  // SAs 4 and 5
+  EXPECT_EQ(t_->sa(2), kept_out);                // the same objects: sequence state kept
+  EXPECT_EQ(t_->sa(3), kept_in);
+  EXPECT_EQ(t_->sa(3)->policy_id, 9u);
+  EXPECT_EQ(t_->sa(4), nullptr);
+  EXPECT_EQ(t_->sa(5), nullptr);
+  EXPECT_EQ(Lookup(0x2002, 50), 3u);
+  EXPECT_EQ(t_->policy(7)->n_out, 1);
+  EXPECT_FALSE(t_->syncing());
+}
+
+TEST_F(IpsecTablesTest, ACarriedBundleNotAdoptedIsClearedBySyncEnd) {
+  ASSERT_TRUE(t_->AddSa(EspSa(2, 0x1001, false)).ok());
+  ASSERT_TRUE(t_->AddSa(EspSa(3, 0x2002, true)).ok());
+  ASSERT_TRUE(t_->SetPolicy(IsakmpPolicy(7, "vpn", {1}), 0).ok());
+  t_->SyncBegin();
+  ASSERT_TRUE(t_->SetPolicy(IsakmpPolicy(7, "vpn", {}), 0).ok());
+  EXPECT_EQ(t_->policy(7)->n_out, 1);
+  EXPECT_EQ(t_->SyncEnd(), 2u);
+  ASSERT_NE(t_->policy(7), nullptr);
+  EXPECT_EQ(t_->policy(7)->n_out, 0);
+  EXPECT_EQ(t_->policy(7)->n_in, 0);
+  EXPECT_EQ(t_->policy(7)->out_sa[0], msg::kNoSa);
+  EXPECT_STREQ(t_->policy(7)->name, "vpn");
+}
+
+TEST_F(IpsecTablesTest, OnlyTheSamePolicyCarriesItsBundleAndOnlyDuringASync) {
+  ASSERT_TRUE(t_->AddSa(EspSa(2, 0x1001, false)).ok());
+  ASSERT_TRUE(t_->AddSa(EspSa(3, 0x2002, true)).ok());
+  ASSERT_TRUE(t_->SetPolicy(IsakmpPolicy(7, "vpn", {1}), 0).ok());
+  // Outside a sync a policy set without SAs has none (IKE removed them).
+  ASSERT_TRUE(t_->SetPolicy(IsakmpPolicy(7, "vpn", {}), 0).ok());
+  EXPECT_EQ(t_->policy(7)->n_out, 0);
+  ASSERT_TRUE(t_->SetPolicy(IsakmpPolicy(7, "vpn", {1}), 0).ok());
+  t_->SyncBegin();
+  // Another policy now has id 7 (the new process numbered its policies differently).
+  ASSERT_TRUE(t_->SetPolicy(IsakmpPolicy(7, "other", {}), 0).ok());
+  EXPECT_EQ(t_->policy(7)->n_out, 0);
+  // A manual policy re-set during a sync never carries anything either.
+  ASSERT_TRUE(t_->SetPolicy(IsakmpPolicy(7, "vpn", {1}), 0).ok());
+  msg::PolicyBody manual = IsakmpPolicy(7, "vpn", {});
+  manual.isakmp = 0;
+  ASSERT_TRUE(t_->SetPolicy(manual, 0).ok());
+  EXPECT_EQ(t_->policy(7)->n_out, 0);
+  t_->SyncEnd();
 }
 
 }  // namespace

@@ -459,5 +459,244 @@ TEST_F(EngineTest, GarbageNeverCrashesAndIsCounted) {
   EXPECT_EQ(b_.installer.bundles.size(), 1u);
 }
 
+// ---------------------------------------------------------------- RSA signatures, XAUTH
+
+// RSASIG between gw-a (A: data/rsa-peer-*) and gw-b (B: data/rsa-peer2-*), both certified
+// by the test CA (data/rsa-ca-cert.pem).
+std::string TestData(const std::string& name) {
+  return std::string(ARSEC_IKE_TEST_DATA) + "/" + name;
+}
+
+constexpr char kDnA[] = "C=JP, O=arsec test, OU=vpn, CN=gw-a";
+constexpr char kDnB[] = "C=JP, O=arsec test, OU=vpn, CN=gw-b";
+
+void UseRsa(PeerConfig& p, bool is_a) {
+  p.auth = AuthMethod::kRsaSig;
+  p.psk = SecretBytes();
+  for (auto& o : p.offers) o.auth = AuthMethod::kRsaSig;
+  p.rsa_key_file = TestData(is_a ? "rsa-peer-key.pem" : "rsa-peer2-key.pem");
+  p.cert_file = TestData(is_a ? "rsa-peer-cert.pem" : "rsa-peer2-cert.pem");
+  p.ca_file = TestData("rsa-ca-cert.pem");
+}
+
+class RsaEngineTest : public EngineTest {
+ protected:
+  std::shared_ptr<IkeConfig> Rsa(bool is_a) {
+    auto c = Basic(is_a, "unused", 2, 0);
+    UseRsa(c->peers[0], is_a);
+    return c;
+  }
+  // No key bytes, PEM armour or passwords in any log line.
+  void ExpectNoSecretsLogged() {
+    for (const Side* s : {&a_, &b_})
+      for (const auto& l : s->log) {
+        EXPECT_EQ(l.find("PRIVATE KEY"), std::string::npos) << l;
+        EXPECT_EQ(l.find("passclie1"), std::string::npos) << l;
+        EXPECT_EQ(l.find("wrongpass"), std::string::npos) << l;
+      }
+  }
+};
+
+TEST_F(RsaEngineTest, MainModeWithCertificates) {
+  Configure(Rsa(true), Rsa(false));
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(a_.engine->IsakmpSas().size(), 1u);
+  ASSERT_EQ(b_.engine->IsakmpSas().size(), 1u);
+  const IsakmpSaInfo ia = a_.engine->IsakmpSas()[0], ib = b_.engine->IsakmpSas()[0];
+  EXPECT_EQ(ia.auth, "RSASIG");
+  EXPECT_EQ(ia.mode, "MAIN");
+  // Without LOCALID each side is known by its certificate's subject.
+  EXPECT_EQ(ia.local_id, kDnA);
+  EXPECT_EQ(ia.remote_id, kDnB);
+  EXPECT_EQ(ib.remote_id, kDnA);
+  ASSERT_EQ(a_.installer.bundles.size(), 1u);
+  ASSERT_EQ(b_.installer.bundles.size(), 1u);
+  ExpectMirrored(a_.installer.bundles.begin()->second, b_.installer.bundles.begin()->second);
+  EXPECT_TRUE(b_.Logged(std::string("peer certificate \"") + kDnA + "\""));
+  EXPECT_TRUE(a_.Logged(std::string("peer certificate \"") + kDnB + "\""));
+  ExpectNoSecretsLogged();
+}
+
+TEST_F(RsaEngineTest, AggressiveModePeerAnyWithFqdnFromSubjectAltName) {
+  auto ca = Rsa(true);
+  ca->peers[0].aggressive = true;
+  ca->peers[0].local_id = Identity::FromString("fqdn:gw-a.example.test");
+  auto cb = Rsa(false);
+  cb->peers[0].peer = 0;
+  cb->peers[0].any = true;
+  cb->peers[0].aggressive = true;
+  cb->policies[0].view.peer = 0;
+  cb->policies[0].view.peer_dynamic = true;
+  Configure(ca, cb);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(b_.engine->IsakmpSas().size(), 1u);
+  EXPECT_EQ(b_.engine->IsakmpSas()[0].mode, "AGGRESSIVE");
+  EXPECT_EQ(b_.engine->IsakmpSas()[0].remote_id, "gw-a.example.test");
+  EXPECT_EQ(a_.engine->IsakmpSas()[0].remote_id, kDnB);
+  ASSERT_EQ(b_.installer.bundles.size(), 1u);
+  ExpectMirrored(a_.installer.bundles.begin()->second, b_.installer.bundles.begin()->second);
+}
+
+TEST_F(RsaEngineTest, CertificateFromAnotherCaIsRefused) {
+  auto cb = Rsa(false);
+  cb->peers[0].ca_file = TestData("rsa-self-cert.pem");   // B trusts another CA only
+  Configure(Rsa(true), cb);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  EXPECT_TRUE(b_.engine->IsakmpSas().empty());
+  EXPECT_TRUE(b_.installer.bundles.empty());
+  EXPECT_EQ(b_.engine->counter(Ctr::kMainAuthFailed), 1u);
+  EXPECT_TRUE(b_.Logged("does not verify against CACERTIFICATE"));
+}
+
+TEST_F(RsaEngineTest, IdentityNotInTheCertificateIsRefused) {
+  auto ca = Rsa(true);
+  ca->peers[0].local_id = Identity::FromString("fqdn:somebody-else.example.test");
+  Configure(ca, Rsa(false));
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  EXPECT_TRUE(b_.engine->IsakmpSas().empty());
+  EXPECT_EQ(b_.engine->counter(Ctr::kMainAuthFailed), 1u);
+  EXPECT_TRUE(b_.Logged("is not the subject or a subjectAltName of its certificate"));
+}
+
+TEST_F(RsaEngineTest, PeerWithoutCertificateIsRefused) {
+  auto ca = Rsa(true);
+  ca->peers[0].cert_file.clear();     // A signs, but sends no CERT
+  ca->peers[0].local_id = Identity::FromString("fqdn:gw-a.example.test");
+  Configure(ca, Rsa(false));
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  EXPECT_TRUE(b_.engine->IsakmpSas().empty());
+  EXPECT_TRUE(b_.Logged("the peer sent no certificate (CERT payload)"));
+  // B asked (CERTREQ), A has none to give: said on A's side.
+  EXPECT_TRUE(a_.Logged("the peer asked for a certificate"));
+}
+
+TEST_F(RsaEngineTest, MissingKeyFileFailsTheExchangeWithALogLine) {
+  auto ca = Rsa(true);
+  ca->peers[0].rsa_key_file = TestData("no-such-rsa7.key");
+  Configure(ca, Rsa(false));
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  EXPECT_TRUE(a_.engine->IsakmpSas().empty());
+  EXPECT_TRUE(a_.Logged("cannot load the LOCALRSAKEY key"));
+  EXPECT_TRUE(a_.Logged("no-such-rsa7.key"));
+  EXPECT_EQ(a_.engine->counter(Ctr::kMainFailed), 1u);
+}
+
+TEST_F(RsaEngineTest, CertificateNotMatchingTheKeyIsRefusedLocally) {
+  auto ca = Rsa(true);
+  ca->peers[0].cert_file = TestData("rsa-peer2-cert.pem");   // gw-b's, with gw-a's key
+  Configure(ca, Rsa(false));
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  EXPECT_TRUE(a_.engine->IsakmpSas().empty());
+  EXPECT_TRUE(a_.Logged("does not certify the LOCALRSAKEY key"));
+  ExpectNoSecretsLogged();
+}
+
+// XAUTH: B is the server (users client1/passclie1), A the client dialling in.
+class XauthEngineTest : public RsaEngineTest {
+ protected:
+  void Setup(const std::string& client_pass, bool rsa = false) {
+    auto ca = rsa ? Rsa(true) : Basic(true, "k", 2, 0);
+    ca->peers[0].xauth = XauthRole::kClient;
+    ca->peers[0].xauth_name = "client1";
+    ca->peers[0].xauth_pass = SecretBytes(Bytes(client_pass.begin(), client_pass.end()));
+    auto cb = rsa ? Rsa(false) : Basic(false, "k", 2, 0);
+    cb->peers[0].xauth = XauthRole::kServer;
+    cb->verify_user = [this](const std::string& u, const std::string& p) {
+      ++verifications_;
+      return u == "client1" && p == "passclie1";
+    };
+    Configure(ca, cb);
+  }
+  int verifications_ = 0;
+};
+
+TEST_F(XauthEngineTest, ClientAuthenticatesThenQuickModeRuns) {
+  Setup("passclie1");
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  EXPECT_EQ(verifications_, 1);
+  ASSERT_EQ(a_.engine->IsakmpSas().size(), 1u);
+  ASSERT_EQ(b_.engine->IsakmpSas().size(), 1u);
+  EXPECT_EQ(b_.engine->IsakmpSas()[0].xauth, "SERVER client1");
+  EXPECT_EQ(a_.engine->IsakmpSas()[0].xauth, "CLIENT client1");
+  EXPECT_EQ(a_.engine->IsakmpSas()[0].auth, "PRESHARED");
+  EXPECT_EQ(b_.engine->counter(Ctr::kXauthOk), 1u);
+  EXPECT_EQ(a_.engine->counter(Ctr::kXauthOk), 1u);
+  EXPECT_TRUE(b_.Logged("XAUTH: user client1 authenticated"));
+  EXPECT_TRUE(a_.Logged("XAUTH: authenticated to peer 198.51.100.2 as user client1"));
+  ASSERT_EQ(a_.installer.bundles.size(), 1u);
+  ASSERT_EQ(b_.installer.bundles.size(), 1u);
+  ExpectMirrored(a_.installer.bundles.begin()->second, b_.installer.bundles.begin()->second);
+  ExpectNoSecretsLogged();
+}
+
+TEST_F(XauthEngineTest, WithRsaSignatures) {
+  Setup("passclie1", true);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(b_.engine->IsakmpSas().size(), 1u);
+  EXPECT_EQ(b_.engine->IsakmpSas()[0].auth, "RSASIG");
+  EXPECT_EQ(b_.engine->IsakmpSas()[0].xauth, "SERVER client1");
+  EXPECT_EQ(b_.installer.bundles.size(), 1u);
+}
+
+TEST_F(XauthEngineTest, WrongPasswordDeletesTheIsakmpSa) {
+  Setup("wrongpass");
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  EXPECT_EQ(verifications_, 1);
+  EXPECT_TRUE(a_.installer.bundles.empty());
+  EXPECT_TRUE(b_.installer.bundles.empty());
+  EXPECT_TRUE(b_.engine->IsakmpSas().empty());
+  EXPECT_TRUE(a_.engine->IsakmpSas().empty());
+  EXPECT_EQ(b_.engine->counter(Ctr::kXauthFailed), 1u);
+  EXPECT_EQ(a_.engine->counter(Ctr::kXauthFailed), 1u);
+  EXPECT_EQ(a_.engine->counter(Ctr::kQuickStartedInit), 0u);
+  EXPECT_TRUE(b_.Logged("XAUTH: user client1 from peer 192.0.2.1 not authenticated"));
+  ExpectNoSecretsLogged();
+}
+
+TEST_F(XauthEngineTest, QuickModeWaitsForXauth) {
+  Setup("passclie1");
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  // Main mode's six messages take three rounds; B's last round also sends the REQUEST.
+  Pump(3);
+  ASSERT_EQ(wire_.a.in.size(), 2u);   // main mode message 6, then the XAUTH REQUEST
+  wire_.a.in.pop_back();              // which is lost
+  Pump();
+  ASSERT_EQ(a_.engine->IsakmpSas().size(), 1u);   // phase 1 is up ...
+  EXPECT_EQ(a_.engine->counter(Ctr::kQuickStartedInit), 0u);   // ... but no quick mode
+  EXPECT_TRUE(a_.installer.bundles.empty());
+  // B retransmits the REQUEST; XAUTH completes and the waiting quick mode runs.
+  Advance(absl::Milliseconds(1100));
+  EXPECT_EQ(a_.engine->counter(Ctr::kXauthOk), 1u);
+  EXPECT_EQ(a_.engine->counter(Ctr::kQuickStartedInit), 1u);
+  ASSERT_EQ(a_.installer.bundles.size(), 1u);
+  ASSERT_EQ(b_.installer.bundles.size(), 1u);
+}
+
+TEST_F(XauthEngineTest, ServerRefusesQuickModeBeforeXauth) {
+  Setup("passclie1");
+  // A believes it needs no XAUTH: it starts quick mode straight after phase 1, which B
+  // must not answer before its own XAUTH with A succeeded.
+  auto ca = std::make_shared<IkeConfig>(*cfg_a_);
+  ca->peers[0].xauth = XauthRole::kNone;
+  // B proposes/accepts only the XAUTH method: give A the same wire method by hand.
+  ca->peers[0].offers[0].auth = AuthMethod::kXauthInitPsk;
+  Configure(ca, cfg_b_);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  EXPECT_GE(a_.engine->counter(Ctr::kQuickStartedInit), 1u);
+  EXPECT_EQ(b_.engine->counter(Ctr::kQuickStartedResp), 0u);
+  EXPECT_TRUE(b_.installer.bundles.empty());
+}
+
 }  // namespace
 }  // namespace arsec::ike
