@@ -352,6 +352,12 @@ IkeSa* Engine::UsableSa(uint32_t peer) {
   return nullptr;
 }
 
+bool Engine::HasBundlesWith(uint32_t peer) const {
+  for (const auto& [h, b] : bundles_)
+    if (b.peer == peer && !b.remove_at) return true;
+  return false;
+}
+
 uint32_t Engine::LocalFor(uint32_t peer) const {
   for (const auto& p : cfg_->policies)
     if (p.view.peer == peer && p.local != 0) return p.local;
@@ -1131,7 +1137,7 @@ void Engine::DpdTick(IkeSa& sa) {
 
 void Engine::ExpireSas() {
   const absl::Time now = Now();
-  std::vector<uint32_t> expired;
+  std::vector<uint32_t> expired, renew;
   for (auto& [id, sa] : sas_) {
     // A responder's SA that is not established within half_open_timeout_s goes (a peer
     // that means it answers within seconds), failed or not.
@@ -1160,7 +1166,18 @@ void Engine::ExpireSas() {
       expired.push_back(id);
     } else if (!sa->soft_done && age >= absl::Seconds(uint64_t{life} * 95 / 100)) {
       sa->soft_done = true;   // new quick modes go to a fresh ISAKMP SA from now on
+      // Phase 1 is renewed ahead of its end, by the side that started it, while IPsec
+      // SAs with the peer need one for their own rekeys, DPD and DELETEs (REKEY=TRUE).
+      if (sa->initiator && sa->cfg && sa->cfg->rekey && HasBundlesWith(sa->peer))
+        renew.push_back(id);
     }
+  }
+  for (uint32_t id : renew) {
+    auto it = sas_.find(id);
+    if (it == sas_.end() || it->second->cfg == nullptr) continue;
+    Log(3, absl::StrCat("ISAKMP SA ", id, " with peer ", Ip(it->second->peer),
+                        " nearly expired: renewing phase 1"), "MSG");
+    StartPhase1(*it->second->cfg, it->second->local, it->second->peer);
   }
   for (uint32_t id : expired) {
     auto it = sas_.find(id);

@@ -199,6 +199,8 @@ class Engine {
   const Phase2Policy* FindPolicy(uint32_t policy_id) const;
   // The ISAKMP SA of a peer that can carry quick mode now, if any.
   IkeSa* UsableSa(uint32_t peer);
+  // Whether IPsec SA bundles with the peer are installed.
+  bool HasBundlesWith(uint32_t peer) const;
   void DeleteIkeSa(IkeSa& sa, bool send_delete, const std::string& why);
   // A DELETE or INITIAL-CONTACT from the peer removed SAs.
   void PeerDeleted(IkeSa& sa, const DeletePayload& d);

@@ -1,6 +1,8 @@
 #include "control/ike/ike_daemon.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 
 #include <openssl/rand.h>
 
@@ -8,11 +10,70 @@
 
 namespace arsec::ike {
 
+void InstallLatency::Record(uint64_t ns) {
+  if (ns_.size() < kWindow) {
+    ns_.push_back(ns);
+  } else {
+    ns_[next_] = ns;
+    next_ = (next_ + 1) % kWindow;
+  }
+  ++count_;
+  max_ns_ = std::max(max_ns_, ns);
+}
+
+void InstallLatency::Reset() {
+  ns_.clear();
+  next_ = 0;
+  count_ = 0;
+  max_ns_ = 0;
+}
+
+uint64_t InstallLatency::PercentileUs(double p) const {
+  if (ns_.empty()) return 0;
+  // Nearest rank: the smallest value with at least p% of the window at or below it.
+  const double rank = std::ceil(std::clamp(p, 0.0, 100.0) / 100.0 * static_cast<double>(ns_.size()));
+  const size_t k = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
+  std::vector<uint64_t> v = ns_;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return (v[k] + 999) / 1000;
+}
+
+// Forwards to the real installer and times Install (on the daemon thread, where the engine
+// calls it).
+class IkeDaemon::TimedInstaller : public SaInstaller {
+ public:
+  TimedInstaller(SaInstaller* inner, InstallLatency* latency, uint64_t* failures)
+      : inner_(inner), latency_(latency), failures_(failures) {}
+  uint32_t ReserveSpi(control::SaProtocol p) override { return inner_->ReserveSpi(p); }
+  void ReleaseSpi(control::SaProtocol p, uint32_t spi) override { inner_->ReleaseSpi(p, spi); }
+  absl::StatusOr<uint32_t> Install(const NegotiatedBundle& b) override {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto h = inner_->Install(b);
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now() - t0).count();
+    if (h.ok()) {
+      latency_->Record(static_cast<uint64_t>(ns));
+    } else {
+      ++*failures_;
+    }
+    return h;
+  }
+  void Activate(uint32_t handle) override { inner_->Activate(handle); }
+  void Remove(uint32_t handle) override { inner_->Remove(handle); }
+
+ private:
+  SaInstaller* inner_;
+  InstallLatency* latency_;
+  uint64_t* failures_;
+};
+
 IkeDaemon::IkeDaemon(DatagramTransport* transport, SaInstaller* installer, LogFn log)
-    : transport_(transport) {
+    : transport_(transport),
+      timed_installer_(
+          std::make_unique<TimedInstaller>(installer, &install_latency_, &install_failures_)) {
   EngineEnv env;
   env.transport = transport;
-  env.installer = installer;
+  env.installer = timed_installer_.get();
   env.log = std::move(log);
   env.debug = [this](uint32_t flag, const std::string& text) { DebugOut(flag, text); };
   env.now = [] { return absl::Now(); };
@@ -67,7 +128,11 @@ void IkeDaemon::ResetSas() {
 }
 
 void IkeDaemon::ResetCounters() {
-  Post([](Engine& e) { e.ResetCounters(); });
+  Post([this](Engine& e) {
+    e.ResetCounters();
+    install_latency_.Reset();
+    install_failures_ = 0;
+  });
 }
 
 void IkeDaemon::SetDebug(uint32_t flags, std::shared_ptr<control::ConsoleSink> console) {
@@ -131,6 +196,16 @@ void IkeDaemon::Snapshot() {
   auto sas = engine_->IsakmpSas();
   auto xs = engine_->Exchanges();
   auto c = engine_->Counters();
+  // The install timing joins the GENERAL group (SHOW ISAKMP COUNTERS=GENERAL).
+  for (auto& g : c.groups) {
+    if (g.name != "GENERAL") continue;
+    g.values.push_back({"sasInstalled", install_latency_.count()});
+    g.values.push_back({"installFailures", install_failures_});
+    g.values.push_back({"installLatencyP50Us", install_latency_.PercentileUs(50)});
+    g.values.push_back({"installLatencyP99Us", install_latency_.PercentileUs(99)});
+    g.values.push_back({"installLatencyMaxUs", install_latency_.MaxUs()});
+    break;
+  }
   std::lock_guard<std::mutex> l(status_mu_);
   sas_ = std::move(sas);
   xchgs_ = std::move(xs);

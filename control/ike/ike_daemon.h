@@ -7,6 +7,11 @@
 // state (SHOW ISAKMP SA/EXCHANGE/COUNTERS) refreshed after every step, so a SHOW never
 // waits for IKE, and the engine's calls into the SaInstaller (which takes the
 // controller's lock) can never deadlock with a command holding that lock.
+//
+// The daemon also times every SaInstaller::Install (InstallLatency below) and reports it
+// in SHOW ISAKMP COUNTERS=GENERAL: with the real installer (control/ike_link.h) Install
+// returns once the dataplane has acknowledged, on the ring, the new SAs and the policy
+// pointing at them, so its duration is "quick mode complete -> bundle in force".
 #pragma once
 
 #include <atomic>
@@ -21,6 +26,26 @@
 #include "control/ike/ike_service.h"
 
 namespace arsec::ike {
+
+// Durations of the last kWindow installs, for exact percentiles (nearest rank) over that
+// window, and the largest since the last Reset. Used on the daemon thread only.
+class InstallLatency {
+ public:
+  static constexpr size_t kWindow = 4096;
+  void Record(uint64_t ns);
+  void Reset();
+  uint64_t count() const { return count_; }    // installs since the last Reset
+  // The p-th percentile (0 < p <= 100) of the window in microseconds, rounded up; 0 when
+  // nothing was recorded.
+  uint64_t PercentileUs(double p) const;
+  uint64_t MaxUs() const { return (max_ns_ + 999) / 1000; }
+
+ private:
+  std::vector<uint64_t> ns_;                   // a ring once it holds kWindow
+  size_t next_ = 0;
+  uint64_t count_ = 0;
+  uint64_t max_ns_ = 0;
+};
 
 class IkeDaemon : public IkeService {
  public:
@@ -53,7 +78,11 @@ class IkeDaemon : public IkeService {
   void Snapshot();
   void DebugOut(uint32_t flag, const std::string& text);
 
+  class TimedInstaller;
   DatagramTransport* transport_;
+  InstallLatency install_latency_;             // daemon thread only
+  uint64_t install_failures_ = 0;              // daemon thread only
+  std::unique_ptr<TimedInstaller> timed_installer_;
   std::unique_ptr<Engine> engine_;
   std::thread thread_;
   std::atomic<bool> stop_{false};

@@ -495,7 +495,11 @@ void Phase1Exchange::InitGotKe(const std::vector<Payload>& pl) {
   idi_b_ = id.body;
   out.push_back(std::move(id));
   if (!AddOwnAuth(out)) return;
-  if (!sa_->initial_contact_sent && e_.UsableSa(sa_->peer) == nullptr) {
+  // INITIAL-CONTACT only when we truly hold nothing with the peer: not while SAs made
+  // before (an ISAKMP SA expiring, or bundles adopted after a restart) still carry
+  // traffic, which the peer would otherwise delete (RFC 2407 4.6.3.3).
+  if (!sa_->initial_contact_sent && e_.UsableSa(sa_->peer) == nullptr &&
+      !e_.HasBundlesWith(sa_->peer)) {
     NotifyPayload n;
     n.protocol = ProtocolId::kIsakmp;
     n.type = static_cast<uint16_t>(NotifyType::kInitialContact);

@@ -700,3 +700,57 @@ TEST_F(XauthEngineTest, ServerRefusesQuickModeBeforeXauth) {
 
 }  // namespace
 }  // namespace arsec::ike
+
+namespace arsec::ike {
+namespace {
+
+TEST_F(EngineTest, Phase1IsRenewedBeforeItExpires) {
+  auto ca = Basic(true, "k", 2, 0);
+  auto cb = Basic(false, "k", 2, 0);
+  ca->peers[0].offers[0].life_seconds = 1000;
+  cb->peers[0].offers[0].life_seconds = 1000;
+  ca->peers[0].dpd = DpdMode::kNone;
+  Configure(ca, cb);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(a_.engine->IsakmpSas().size(), 1u);
+  const uint32_t first = a_.engine->IsakmpSas()[0].id;
+  // At 95% of the lifetime the initiator makes a new ISAKMP SA while the old one lives.
+  for (int i = 0; i < 96; ++i) Advance(absl::Seconds(10));
+  auto sas = a_.engine->IsakmpSas();
+  ASSERT_FALSE(sas.empty());
+  bool fresh = false;
+  for (const auto& s : sas) fresh |= s.id != first;
+  EXPECT_TRUE(fresh) << "no new ISAKMP SA";
+  EXPECT_TRUE(a_.Logged("renewing phase 1"));
+  // After the old one's end only the new one is left, on both sides; the IPsec SAs
+  // were untouched and the new ISAKMP SA can negotiate (a rekey of the bundle).
+  for (int i = 0; i < 6; ++i) Advance(absl::Seconds(10));
+  ASSERT_EQ(a_.engine->IsakmpSas().size(), 1u);
+  EXPECT_NE(a_.engine->IsakmpSas()[0].id, first);
+  EXPECT_EQ(b_.engine->IsakmpSas().size(), 1u);
+  ASSERT_EQ(a_.installer.bundles.size(), 1u);
+  a_.engine->SoftExpired(a_.installer.bundles.begin()->first);
+  Pump();
+  Advance(absl::Seconds(35));
+  ASSERT_EQ(a_.installer.bundles.size(), 1u);
+  ExpectMirrored(a_.installer.bundles.begin()->second, b_.installer.bundles.begin()->second);
+}
+
+TEST_F(EngineTest, NoInitialContactWhileBundlesWithThePeerLive) {
+  Configure(Basic(true, "k", 2, 0), Basic(false, "k", 2, 0));
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(b_.installer.bundles.size(), 1u);
+  // A's ISAKMP SA goes (as after a restart, or RESET), its bundles stay; a new phase 1
+  // must not make B delete them.
+  a_.engine->ResetSas();
+  Pump();
+  ASSERT_EQ(b_.installer.bundles.size(), 1u);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  EXPECT_TRUE(b_.installer.removed.empty());
+}
+
+}  // namespace
+}  // namespace arsec::ike
