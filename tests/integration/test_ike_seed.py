@@ -219,3 +219,38 @@ def test_vpn_clients_by_phase2_name(two_sites):
 def tmp_path_for(lab) -> "os.PathLike":
     from pathlib import Path
     return Path(lab.a.dir)
+
+
+@pytest.mark.parametrize("password,works", [("passclie1", True), ("not-it", False)])
+def test_xauth_between_two_gateways(two_sites, password, works):
+    """The seed's XAUTH example: the fixed side is the XAUTH server for PEER=ANY with
+    LOGIN=NO users; the side without a fixed address is the client with its name and
+    password, and starts."""
+    lab = two_sites
+    a, b = lab.a, lab.b
+    server = seed_ike(SITE_A, SITE_B, vpn_peer="DYNAMIC",
+                      isakmp="CREATE ISAKMP POLICY=i PEER=ANY KEY=1 SENDN=TRUE XAUTH=SERVER")
+    server[1:1] = ["ADD USER=client1 PASSWORD=passclie1 LOGIN=NO",
+                   "ADD USER=client2 PASSWORD=passclie2 LOGIN=NO"]
+    client = seed_ike(SITE_B, SITE_A, vpn_peer=SITE_A.wan,
+                      isakmp=f"CREATE ISAKMP POLICY=i PEER={SITE_A.wan} KEY=1 SENDN=TRUE XAUTH=CLIENT")
+    client.insert(2, f"SET ISAKMP POLICY=i XAUTHNAME=client1 XAUTHPASS={password}")
+    for site, cmds in ((a, server), (b, client)):
+        r = site.cli_script(cmds, check=False)
+        assert r.ok and not r.errors(), str(r)
+    first = b.ping_until_ok(SITE_A.lan_host, ns=b.lan, timeout=15 if works else 8)
+    log = flat_log(a)
+    if works:
+        assert first and first.received, f"no VPN after XAUTH\n{lab.logs()}"
+        r = a.ping(SITE_B.lan_host, count=5, interval=0.1)
+        assert r.received == 5, r.text
+        assert "XAUTH: user client1 authenticated" in log, log
+        assert re.search(r"client1", a.cli("SHOW ISAKMP SA=1").text), a.cli("SHOW ISAKMP SA=1").text
+    else:
+        assert not (first and first.received), "traffic crossed with a wrong XAUTH password"
+        assert "not authenticated" in log, log
+        assert not esp_rows(a)
+    # Neither password shows anywhere on either gateway.
+    for site in (a, b):
+        text = site.all_logs_text() + site.cli("SHOW CONFIG").text + site.cli("SHOW ISAKMP POLICY=i").text
+        assert "passclie1" not in text and "not-it" not in text
