@@ -52,6 +52,7 @@ QuickExchange::~QuickExchange() {
 
 std::string QuickExchange::StateName() const {
   switch (st_) {
+    case St::kWaitConnected: return "WAIT_CONNECTED";
     case St::kStart: return "START";
     case St::kWaitHashSaNonce: return "WAIT_HASH_SA_NONCE";
     case St::kWaitHash3: return "WAIT_HASH";
@@ -109,6 +110,12 @@ void QuickExchange::Fail(NotifyType notify, const std::string& why, Ctr counter)
 }
 
 void QuickExchange::OnTimeout() {
+  if (st_ == St::kWaitConnected) {
+    // The responder committed but its CONNECTED never came: the SAs are agreed, so use
+    // them rather than throw them away (and say so).
+    e_.Log(4, absl::StrCat("Exchange ", id_, ": no CONNECTED from the peer; SAs used anyway"));
+    return Installed();
+  }
   e_.Count(Ctr::kQuickTimeout);
   Fail(NotifyType{0}, "no answer from the peer (retransmissions exhausted)", Ctr::kQuickFailed);
 }
@@ -229,14 +236,42 @@ void QuickExchange::InitReply(const Header& h, const std::vector<Payload>& pl) {
     }
   }
   const Bytes h3 = QmHash3(sa_->choice.prf, sa_->keys.skeyid_a.span(), message_id_, ni_, nr_);
+  commit_ = (h.flags & kFlagCommit) != 0;
+  if (commit_) {
+    // The responder set the commit bit: the SAs are used only after its CONNECTED
+    // notify (HASH(3) is retransmitted until it comes).
+    st_ = St::kWaitConnected;
+    Send({Raw(PayloadType::kHash, h3)}, true, false, kFlagCommit);
+    return;
+  }
   st_ = St::kDone;
   Send({Raw(PayloadType::kHash, h3)}, true, true);
+  Installed();
+}
+
+void QuickExchange::Installed() {
+  st_ = St::kDone;
+  awaiting_reply_ = false;
   if (Install()) {
     e_.Count(Ctr::kQuickDone);
     Finish(true);
   } else {
     st_ = St::kFailed;
     Finish(false, "the dataplane refused the SAs");
+  }
+}
+
+void QuickExchange::InitConnected(const std::vector<Payload>& pl) {
+  if (pl.empty() || pl[0].type != PayloadType::kHash) return;
+  const Bytes want = QmHash1(sa_->choice.prf, sa_->keys.skeyid_a.span(), message_id_, RestOf(pl));
+  if (!SameBytes(pl[0].body, want)) {
+    e_.Count(Ctr::kQuickBadHash);
+    return;
+  }
+  for (const auto& p : pl) {
+    if (p.type != PayloadType::kNotify) continue;
+    auto n = ParseNotify(p.body);
+    if (n.ok() && n->type == static_cast<uint16_t>(NotifyType::kConnected)) return Installed();
   }
 }
 
@@ -330,7 +365,8 @@ void QuickExchange::RespFirst(const Header& h, const std::vector<Payload>& pl) {
   const Bytes hash = QmHash2(sa_->choice.prf, sa_->keys.skeyid_a.span(), message_id_, ni_,
                              BuildChain(rest));
   st_ = St::kWaitHash3;
-  Send(WithHash(std::move(rest), hash), true, false);
+  commit_ = sa_->cfg != nullptr && sa_->cfg->set_commit;   // SETCOMMITBIT
+  Send(WithHash(std::move(rest), hash), true, false, commit_ ? kFlagCommit : 0);
 }
 
 void QuickExchange::RespHash3(const std::vector<Payload>& pl) {
@@ -341,13 +377,24 @@ void QuickExchange::RespHash3(const std::vector<Payload>& pl) {
     return Fail(NotifyType::kInvalidHashInformation, "HASH(3) mismatch", Ctr::kQuickBadHash);
   awaiting_reply_ = false;
   st_ = St::kDone;
-  if (Install()) {
-    e_.Count(Ctr::kQuickDone);
-    Finish(true);
-  } else {
+  if (!Install()) {
     st_ = St::kFailed;
     Finish(false, "the dataplane refused the SAs");
+    return;
   }
+  if (commit_) {
+    // Our SAs are in: tell the initiator it may use its own (RFC 2409 5.5 with the
+    // commit bit: HDR*, HASH(4) = prf(SKEYID_a, M-ID | N), N(CONNECTED)).
+    NotifyPayload n;
+    n.protocol = ProtocolIdOf(choice_->sas.back().protocol);
+    n.type = static_cast<uint16_t>(NotifyType::kConnected);
+    n.spi = Spi4(choice_->sas.back().peer_spi);
+    std::vector<Payload> rest{Raw(PayloadType::kNotify, BuildNotify(n))};
+    const Bytes h4 = QmHash1(sa_->choice.prf, sa_->keys.skeyid_a.span(), message_id_, BuildChain(rest));
+    Send(WithHash(std::move(rest), h4), true, true, kFlagCommit);
+  }
+  e_.Count(Ctr::kQuickDone);
+  Finish(true);
 }
 
 bool QuickExchange::Install() {
@@ -405,6 +452,7 @@ void QuickExchange::OnMessage(const Header& h, const std::vector<Payload>& pl) {
       return;
     case St::kWaitHashSaNonce: return InitReply(h, pl);
     case St::kWaitHash3: return RespHash3(pl);
+    case St::kWaitConnected: return InitConnected(pl);
     case St::kDone:
     case St::kFailed:
       return;

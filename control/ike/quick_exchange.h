@@ -26,10 +26,12 @@ class QuickExchange : public Exchange {
   uint32_t policy_id() const { return policy_id_; }
 
  private:
-  enum class St : uint8_t { kStart, kWaitHashSaNonce, kWaitHash3, kDone, kFailed };
+  enum class St : uint8_t { kStart, kWaitHashSaNonce, kWaitHash3, kWaitConnected, kDone, kFailed };
   void RespFirst(const Header& h, const std::vector<Payload>& pl);
   void InitReply(const Header& h, const std::vector<Payload>& pl);
   void RespHash3(const std::vector<Payload>& pl);
+  void InitConnected(const std::vector<Payload>& pl);   // commit bit: the responder's N(CONNECTED)
+  void Installed();
   bool Install();
   void Fail(NotifyType notify, const std::string& why, Ctr counter);
   void ReleaseSpis();
@@ -50,6 +52,7 @@ class QuickExchange : public Exchange {
   SecretBytes gxy_;
   std::optional<Phase2Choice> choice_;
   bool installed_ = false;
+  bool commit_ = false;   // the responder set the commit bit (RFC 2408 3.1, RFC 2409 5.5)
 };
 
 }  // namespace arsec::ike

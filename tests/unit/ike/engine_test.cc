@@ -754,3 +754,53 @@ TEST_F(EngineTest, NoInitialContactWhileBundlesWithThePeerLive) {
 
 }  // namespace
 }  // namespace arsec::ike
+
+namespace arsec::ike {
+namespace {
+
+TEST_F(EngineTest, CommitBitMakesTheInitiatorWaitForConnected) {
+  auto cb = Basic(false, "k", 2, 0);
+  cb->peers[0].set_commit = true;   // SETCOMMITBIT on the responder
+  Configure(Basic(true, "k", 2, 0), cb);
+  wire_.drop_next[1] = 0;
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  // Deliver until B has sent its answer with the commit bit, and hold back B's last
+  // message (the CONNECTED): A must not use its SAs yet.
+  Pump();
+  ASSERT_EQ(a_.installer.bundles.size(), 1u);   // CONNECTED arrived in the pump
+  ASSERT_EQ(b_.installer.bundles.size(), 1u);
+  ExpectMirrored(a_.installer.bundles.begin()->second, b_.installer.bundles.begin()->second);
+}
+
+TEST_F(EngineTest, CommitBitWithoutConnectedStillEndsInstalled) {
+  auto cb = Basic(false, "k", 2, 0);
+  cb->peers[0].set_commit = true;
+  Configure(Basic(true, "k", 2, 0), cb);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  // Everything from B after its quick mode answer is lost: A waits (no SAs), retransmits
+  // HASH(3), and in the end uses the SAs it agreed.
+  for (int i = 0; i < 50 && b_.engine->counter(Ctr::kQuickStartedResp) == 0; ++i) {
+    std::vector<Datagram> in;
+    wire_.a.Receive(in, 64);
+    for (auto& d : in) a_.engine->OnDatagram(d);
+    in.clear();
+    wire_.b.Receive(in, 64);
+    for (auto& d : in) b_.engine->OnDatagram(d);
+  }
+  // B's quick mode answer is queued for A; deliver it, then drop what B sends next.
+  std::vector<Datagram> in;
+  wire_.a.Receive(in, 64);
+  for (auto& d : in) a_.engine->OnDatagram(d);
+  wire_.drop_next[1] = 1000;
+  Pump();
+  EXPECT_EQ(b_.installer.bundles.size(), 1u);
+  EXPECT_TRUE(a_.installer.bundles.empty());
+  EXPECT_FALSE(a_.engine->Exchanges().empty());
+  EXPECT_EQ(a_.engine->Exchanges()[0].state, "WAIT_CONNECTED");
+  for (int i = 0; i < 40 && a_.installer.bundles.empty(); ++i) Advance(absl::Seconds(1));
+  EXPECT_EQ(a_.installer.bundles.size(), 1u);
+  EXPECT_TRUE(a_.Logged("no CONNECTED from the peer"));
+}
+
+}  // namespace
+}  // namespace arsec::ike
