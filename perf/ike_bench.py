@@ -16,12 +16,18 @@ MODP group 2 or 14, quick mode ESP AES-128-CBC + HMAC-SHA1 tunnel without PFS.
   arsec      build/perf/ike/ike_setup_bench: the production IkeDaemon as the responder
              (thread pinned to --resp-cpu) on a kernel UDP socket in ikb-r, with a
              recording SaInstaller (no dataplane); N arsec Engines as the initiators on
-             --init-cpu in ikb-i. One JSON line per run.
+             --init-cpu in ikb-i. One JSON line per run. (Installation through the real
+             dataplane: perf/ike/ike_install_bench.py, --ike-install.)
   strongswan two charon processes (Debian's 5.9, kernel-libipsec: userspace SAs, no
              routes installed), the responder started under `taskset -c <resp-cpu>` so all
              its threads share that one core, the initiator on --init-cpu. This script
              drives the initiator over vici with --window connections in flight (each a
              blocking `initiate` on its own vici connection), as arsec's initiators do.
+             Each blocking initiate holds one of charon's worker threads until its
+             CHILD_SA is up, so the initiator gets 16 + --window threads: with the default
+             16, 32 initiates in flight took every worker, replies queued unprocessed and
+             set-ups stalled until their timeouts (the "stall after main mode message 4"
+             seen first, which was not a NAT-T problem).
 
 Figures per run: set-ups per second (N / (last completion - first initiation)), the
 responder's CPU seconds over that window (arsec: the daemon thread's CPU clock; charon:
@@ -266,12 +272,15 @@ class IkeSuite:
         return r
 
     # ---- strongSwan --------------------------------------------------------------------
-    def charon_conf(self, d, cpu_note):
+    def charon_conf(self, d, cpu_note, threads):
         return f'''# written by perf/ike_bench.py ({cpu_note})
 charon {{
   load_modular = no
   load = random nonce openssl aes sha1 sha2 hmac kdf kernel-libipsec kernel-netlink socket-default vici
-  threads = 16
+  # the initiator: every blocking vici initiate holds a worker thread until its CHILD_SA
+  # is up, so it needs --window threads on top of the 16 (with 16 in all the window's
+  # initiates took every worker and no reply was processed: the set-ups stalled)
+  threads = {threads}
   install_routes = no
   install_virtual_ip = no
   retransmit_timeout = 10
@@ -346,7 +355,8 @@ swanctl {{
         os.makedirs(os.path.join(d, 'run'), exist_ok=True)
         cpu = self.a.resp_cpu if role == 'resp' else self.a.init_cpu
         with open(os.path.join(d, 'strongswan.conf'), 'w') as f:
-            f.write(self.charon_conf(d, f'{role}, core {cpu}'))
+            threads = 16 if role == 'resp' else 16 + self.a.window
+            f.write(self.charon_conf(d, f'{role}, core {cpu}', threads))
         os.makedirs(os.path.join(d, 'swanctl'), exist_ok=True)
         with open(os.path.join(d, 'swanctl', 'swanctl.conf'), 'w') as f:
             f.write(self.swanctl_conf(role, group))
@@ -625,6 +635,11 @@ def add_arguments(ap):
     g.add_argument('--init-cpu', type=int, default=0, help='the initiators\' core')
     g.add_argument('--setup-timeout', type=float, default=30.0,
                    help='seconds for one set-up (strongSwan initiate) / for the whole arsec run')
+    g.add_argument('--ike-install', action='store_true',
+                   help='then perf/ike/ike_install_bench.py: install latency through the real '
+                        'dataplane and 10,000 SAs installed with traffic flowing')
+    g.add_argument('--ike-install-args', default='',
+                   help='extra arguments for ike_install_bench.py, e.g. "--extra 2000"')
 
 
 def main(a):
@@ -640,6 +655,12 @@ def main(a):
         print(f'\nIKEv1 main + quick mode set-ups, PSK, AES-128/SHA1, {a.peers} peers, '
               f'{a.window} in flight, responder on core {a.resp_cpu}; medians of {a.repeat} run(s)')
         print(summary(rows))
+    if a.ike_install and rc == 0:
+        cmd = [sys.executable, os.path.join(HERE, 'ike', 'ike_install_bench.py'),
+               '--build', a.build] + (['--json-out', a.json_out] if a.json_out else []) + \
+            a.ike_install_args.split()
+        log(f'IKE install bench: {" ".join(cmd)}')
+        rc = subprocess.run(cmd).returncode
     if s.failures:
         log(f'run_bench: {s.failures} run(s) failed')
         rc = rc or 1

@@ -13,7 +13,7 @@
 //                        --resp-cpu. One ISAKMP policy and one IPsec policy per peer, as a
 //                        gateway configured for N fixed peers would have. SAs go to a
 //                        recording SaInstaller (no dataplane: the install through the
-//                        rings is measured separately, see perf/ike_bench.py).
+//                        rings is measured separately: perf/ike/ike_install_bench.py).
 //   initiators (load)    N Engines (one per peer address) on the main thread, pinned to
 //                        --init-cpu, sharing one UdpTransport bound to port 500 in the
 //                        initiator namespace (IP_PKTINFO picks each engine's source
