@@ -18,15 +18,6 @@ std::string Ip(uint32_t a) {
   return absl::StrCat(a >> 24, ".", (a >> 16) & 255, ".", (a >> 8) & 255, ".", a & 255);
 }
 
-Bytes Cookies(uint64_t i, uint64_t r) {
-  Bytes b(16);
-  for (int k = 0; k < 8; ++k) {
-    b[k] = static_cast<uint8_t>(i >> (56 - 8 * k));
-    b[8 + k] = static_cast<uint8_t>(r >> (56 - 8 * k));
-  }
-  return b;
-}
-
 uint32_t Be32(const uint8_t* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
 }
@@ -527,7 +518,7 @@ void Engine::Phase1Failed(IkeSa& sa, const std::string& why) {
 
 void Engine::DeleteIkeSa(IkeSa& sa, bool send_delete, const std::string& why) {
   if (send_delete && sa.state == IkeSaState::kEstablished && sa.cfg && sa.cfg->send_deletes)
-    SendDelete(sa, ProtocolId::kIsakmp, {Cookies(sa.icookie, sa.rcookie)});
+    SendDelete(sa, ProtocolId::kIsakmp, {sa.cookies()});
   if (sa.state == IkeSaState::kEstablished) {
     Count(Ctr::kIsakmpSasDeleted);
     Log(3, absl::StrCat("ISAKMP SA ", sa.id, " with peer ", Ip(sa.peer), " deleted: ", why), "MSG");
@@ -589,7 +580,7 @@ void Engine::SendNotify(IkeSa& sa, NotifyType type, ProtocolId proto, const Byte
   n.type = static_cast<uint16_t>(type);
   n.spi = spi;
   if (proto == ProtocolId::kIsakmp && spi.empty() && sa.rcookie != 0)
-    n.spi = Cookies(sa.icookie, sa.rcookie);
+    n.spi = sa.cookies();
   n.data = data;
   std::vector<Payload> pl{Payload{PayloadType::kNotify, BuildNotify(n)}};
   Header h;

@@ -53,6 +53,15 @@ struct IkeSa {
   bool peer_answered = false;        // responder: the peer came back with our cookie
 
   bool established_ok() const { return state == IkeSaState::kEstablished && xauth_done; }
+  // CKY-I | CKY-R as on the wire: the SPI of ISAKMP notifies and DELETEs.
+  Bytes cookies() const {
+    Bytes b(16);
+    for (int k = 0; k < 8; ++k) {
+      b[k] = static_cast<uint8_t>(icookie >> (56 - 8 * k));
+      b[8 + k] = static_cast<uint8_t>(rcookie >> (56 - 8 * k));
+    }
+    return b;
+  }
 };
 
 }  // namespace arsec::ike

@@ -503,12 +503,7 @@ void Phase1Exchange::InitGotKe(const std::vector<Payload>& pl) {
     NotifyPayload n;
     n.protocol = ProtocolId::kIsakmp;
     n.type = static_cast<uint16_t>(NotifyType::kInitialContact);
-    Bytes spi(16);
-    for (int i = 0; i < 8; ++i) {
-      spi[i] = static_cast<uint8_t>(sa_->icookie >> (56 - 8 * i));
-      spi[8 + i] = static_cast<uint8_t>(sa_->rcookie >> (56 - 8 * i));
-    }
-    n.spi = spi;
+    n.spi = sa_->cookies();
     out.push_back(Raw(PayloadType::kNotify, BuildNotify(n)));
     sa_->initial_contact_sent = true;
   }
@@ -516,19 +511,34 @@ void Phase1Exchange::InitGotKe(const std::vector<Payload>& pl) {
   Send(out, true, false);
 }
 
-void Phase1Exchange::InitGotIdHash(const std::vector<Payload>& pl) {
+bool Phase1Exchange::AuthenticateMainPeer(const std::vector<Payload>& pl) {
   const Payload* ip = First(pl, PayloadType::kId);
-  if (ip == nullptr) return Fail(NotifyType::kPayloadMalformed, "no ID payload", Ctr::kMainFailed);
+  if (ip == nullptr) {
+    Fail(NotifyType::kPayloadMalformed, "no ID payload", Ctr::kMainFailed);
+    return false;
+  }
   auto id = ParseId(ip->body);
-  if (!id.ok()) return Fail(NotifyType::kPayloadMalformed, "bad ID payload", Ctr::kMainFailed);
-  if (!CheckPeerId(*id))
-    return Fail(NotifyType::kInvalidIdInformation,
-                absl::StrCat("peer identity ", Identity{id->type, id->data}.ToString(),
-                             " is not REMOTEID"),
-                Ctr::kMainAuthFailed);
+  if (!id.ok()) {
+    Fail(NotifyType::kPayloadMalformed, "bad ID payload", Ctr::kMainFailed);
+    return false;
+  }
+  if (!CheckPeerId(*id)) {
+    Fail(NotifyType::kInvalidIdInformation,
+         absl::StrCat("peer identity ", Identity{id->type, id->data}.ToString(),
+                      " is not REMOTEID"),
+         Ctr::kMainAuthFailed);
+    return false;
+  }
   NotifyType notify;
-  if (std::string why = CheckPeerAuth(pl, ip->body, *id, notify); !why.empty())
-    return Fail(notify, why, Ctr::kMainAuthFailed);
+  if (std::string why = CheckPeerAuth(pl, ip->body, *id, notify); !why.empty()) {
+    Fail(notify, why, Ctr::kMainAuthFailed);
+    return false;
+  }
+  return true;
+}
+
+void Phase1Exchange::InitGotIdHash(const std::vector<Payload>& pl) {
+  if (!AuthenticateMainPeer(pl)) return;
   Complete();
 }
 
@@ -634,18 +644,7 @@ void Phase1Exchange::RespGotKe(const std::vector<Payload>& pl) {
 }
 
 void Phase1Exchange::RespGotIdHash(const std::vector<Payload>& pl) {
-  const Payload* ip = First(pl, PayloadType::kId);
-  if (ip == nullptr) return Fail(NotifyType::kPayloadMalformed, "no ID payload", Ctr::kMainFailed);
-  auto id = ParseId(ip->body);
-  if (!id.ok()) return Fail(NotifyType::kPayloadMalformed, "bad ID payload", Ctr::kMainFailed);
-  if (!CheckPeerId(*id))
-    return Fail(NotifyType::kInvalidIdInformation,
-                absl::StrCat("peer identity ", Identity{id->type, id->data}.ToString(),
-                             " is not REMOTEID"),
-                Ctr::kMainAuthFailed);
-  NotifyType notify;
-  if (std::string why = CheckPeerAuth(pl, ip->body, *id, notify); !why.empty())
-    return Fail(notify, why, Ctr::kMainAuthFailed);
+  if (!AuthenticateMainPeer(pl)) return;
   for (const auto& p : pl) {
     if (p.type != PayloadType::kNotify) continue;
     auto n = ParseNotify(p.body);

@@ -64,6 +64,9 @@ class Phase1Exchange : public Exchange {
   Bytes OwnHash() const;
   bool VerifyPeerHash(const std::vector<Payload>& pl, const Bytes& id_body);
   bool CheckPeerId(const IdPayload& id);
+  // Main mode messages 5/6: the peer's ID payload, REMOTEID and its HASH or signature;
+  // false after failing the exchange.
+  bool AuthenticateMainPeer(const std::vector<Payload>& pl);
   // The policy's offers with the authentication method as it goes on the wire (XAUTH).
   std::vector<Phase1Offer> WireOffers() const;
   // The authentication method is known: with signatures, load the key, our certificate
