@@ -213,9 +213,34 @@ void Engine::Debug(uint32_t flag, const std::string& text) {
   if (DebugOn(flag) && env_.debug) env_.debug(flag, text);
 }
 
+void Engine::Drive(Exchange* x, const std::function<void()>& step) {
+  if (!DebugOn(kDebugState)) return step();
+  // DEBUG=STATE: the exchange's state before and after (it may be gone after: an
+  // exchange that fails can take its ISAKMP SA with it).
+  const uint32_t id = x->id();
+  const std::string type = x->TypeName();
+  const uint32_t peer = x->sa() ? x->sa()->peer : 0;
+  const std::string before = x->StateName();
+  step();
+  auto it = xchgs_.find(id);
+  const std::string after = it == xchgs_.end() ? "DELETED" : it->second->StateName();
+  if (after != before)
+    Debug(kDebugState, absl::StrCat("ISAKMP State: Exchange ", id, " (", type, ", peer ", Ip(peer),
+                                    "): ", before, " -> ", after));
+}
+
 void Engine::DebugMessage(bool tx, const IkeSa& sa, const Header& h,
                           const std::vector<Payload>& payloads, ByteSpan raw) {
-  (void)sa;
+  if (DebugOn(kDebugTraceMore) && env_.debug) {
+    // DEBUG=TRACEMORE: one line per message, the payloads by name (no contents).
+    std::string kinds;
+    for (const auto& p : payloads) absl::StrAppend(&kinds, kinds.empty() ? "" : ", ", PayloadName(p.type));
+    env_.debug(kDebugTraceMore,
+               absl::StrCat("ISAKMP Trace: ", tx ? "sent " : "received ", ExchangeName(h.exchange),
+                            " message ", absl::Hex(h.message_id, absl::kZeroPad8),
+                            tx ? " to " : " from ", Ip(sa.peer), ":", sa.peer_port,
+                            (h.flags & kFlagEncryption) ? " (encrypted)" : "", ": ", kinds));
+  }
   if (DebugOn(kDebugPkt) && env_.debug) env_.debug(kDebugPkt, DumpMessage(h, payloads, tx));
   if (DebugOn(kDebugPktRaw) && env_.debug) env_.debug(kDebugPktRaw, DumpRaw(raw, tx));
 }
@@ -379,7 +404,7 @@ void Engine::StartPhase1(const PeerConfig& cfg, uint32_t local, uint32_t peer) {
   auto x = std::make_unique<Phase1Exchange>(*this, sa, cfg.aggressive, true);
   Phase1Exchange* raw = x.get();
   xchgs_[raw->id()] = std::move(x);
-  raw->Start();
+  Drive(raw, [&] { raw->Start(); });
 }
 
 absl::Status Engine::Initiate(uint32_t policy_id) {
@@ -491,7 +516,7 @@ void Engine::StartQuick(IkeSa& sa, const PendingAcquire& a) {
   auto x = std::make_unique<QuickExchange>(*this, &sa, true, NewMessageId());
   QuickExchange* raw = x.get();
   xchgs_[raw->id()] = std::move(x);
-  raw->Start(*p, a.replaces);
+  Drive(raw, [&] { raw->Start(*p, a.replaces); });
 }
 
 void Engine::Phase1Done(IkeSa& sa) {
@@ -505,7 +530,7 @@ void Engine::Phase1Done(IkeSa& sa) {
     auto x = std::make_unique<XauthExchange>(*this, &sa, true, NewMessageId());
     XauthExchange* raw = x.get();
     xchgs_[raw->id()] = std::move(x);
-    raw->Start();
+    Drive(raw, [&] { raw->Start(); });
   }
   // The ISAKMP SA's own lifetime: the policy's EXPIRYSECONDS unless the peer chose less.
   RunPending();
@@ -721,7 +746,7 @@ void Engine::HandleDatagram(const Datagram& d) {
     if (x->finished()) return;
     x->last_received_ = d.data;
     sa->last_peer_activity = Now();
-    x->OnMessage(h, msg->payloads);
+    Drive(x.get(), [&] { x->OnMessage(h, msg->payloads); });
     return;
   }
   Count(Ctr::kRxNoExchange);
@@ -773,7 +798,7 @@ void Engine::HandlePhase1Start(const Datagram& d, const Header& h) {
   Log(3, absl::StrCat("Exchange ", raw->id(), ": Phase 1 [resp] started with peer ", Ip(d.src)));
   DebugMessage(false, *sa, h, msg->payloads, d.data);
   raw->last_received_ = d.data;
-  raw->OnMessage(h, msg->payloads);
+  Drive(raw, [&] { raw->OnMessage(h, msg->payloads); });
   if (aggressive && sa->cfg) sa->xauth_done = sa->cfg->xauth == XauthRole::kNone;
 }
 
@@ -954,7 +979,7 @@ void Engine::HandleEncrypted(IkeSa& sa, const Datagram& d, const Header& h) {
   }
   x->iv_ = std::move(next_iv);
   x->last_received_ = d.data;
-  x->OnMessage(h, *pl);
+  Drive(x, [&] { x->OnMessage(h, *pl); });
 }
 
 void Engine::HandleInformational(IkeSa& sa, const Header& h, const std::vector<Payload>& pl,

@@ -174,6 +174,9 @@ class Engine {
   void DebugMessage(bool tx, const IkeSa& sa, const Header& h,
                     const std::vector<Payload>& payloads, ByteSpan raw);
   bool DebugOn(uint32_t flag) const;
+  // Runs one step of an exchange (a message, a start), reporting its state change to
+  // DEBUG=STATE consoles.
+  void Drive(Exchange* x, const std::function<void()>& step);
   void SetDebugFlags(uint32_t flags) { debug_flags_ = flags; }
   // Sends bytes to the SA's peer (from its local address and port).
   void SendRaw(const IkeSa& sa, const Bytes& data);

@@ -107,6 +107,7 @@ struct Side {
     env.transport = t;
     env.installer = &installer;
     env.log = [this](int, const std::string&, const std::string& line) { log.push_back(line); };
+    env.debug = [this](uint32_t flag, const std::string& text) { debug.emplace_back(flag, text); };
     env.now = [this] { return now; };
     env.random = [this](uint8_t* p, size_t n) {
       for (size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(rng());
@@ -117,6 +118,7 @@ struct Side {
   std::mt19937 rng;
   absl::Time now = absl::FromUnixSeconds(1700000000);
   std::vector<std::string> log;
+  std::vector<std::pair<uint32_t, std::string>> debug;
   std::unique_ptr<Engine> engine;
   bool Logged(const std::string& s) const {
     for (const auto& l : log)
@@ -800,6 +802,33 @@ TEST_F(EngineTest, CommitBitWithoutConnectedStillEndsInstalled) {
   for (int i = 0; i < 40 && a_.installer.bundles.empty(); ++i) Advance(absl::Seconds(1));
   EXPECT_EQ(a_.installer.bundles.size(), 1u);
   EXPECT_TRUE(a_.Logged("no CONNECTED from the peer"));
+}
+
+}  // namespace
+}  // namespace arsec::ike
+
+namespace arsec::ike {
+namespace {
+
+TEST_F(EngineTest, DebugStateTraceAndPacketsNeverShowTheKey) {
+  Configure(Basic(true, "sup3r-secret-psk", 2, 2), Basic(false, "sup3r-secret-psk", 2, 2));
+  a_.engine->SetDebugFlags(kDebugState | kDebugTrace | kDebugTraceMore | kDebugPkt | kDebugPktRaw);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(a_.installer.bundles.size(), 1u);
+  auto has = [&](uint32_t flag, const std::string& needle) {
+    for (const auto& [f, t] : a_.debug)
+      if (f == flag && t.find(needle) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(has(kDebugState, "WAIT_SA -> WAIT_KE_NONCE"));
+  EXPECT_TRUE(has(kDebugState, "WAIT_KE_NONCE -> WAIT_ID_HASH"));
+  EXPECT_TRUE(has(kDebugState, "(QUICK, peer 198.51.100.2): START -> WAIT_HASH_SA_NONCE"));
+  EXPECT_TRUE(has(kDebugTraceMore, "sent IDPROT message 00000000 to 198.51.100.2:500"));
+  EXPECT_TRUE(has(kDebugTraceMore, "(encrypted)"));
+  EXPECT_TRUE(has(kDebugTrace, "Completed successfully"));
+  EXPECT_TRUE(has(kDebugPkt, "ISAKMP Tx Message"));
+  for (const auto& [f, t] : a_.debug) EXPECT_EQ(t.find("sup3r-secret-psk"), std::string::npos);
 }
 
 }  // namespace
