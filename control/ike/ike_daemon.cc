@@ -216,6 +216,7 @@ void IkeDaemon::Loop() {
   std::vector<Datagram> in;
   absl::Time next_tick = absl::Now();
   absl::Time last_snapshot = absl::Now();
+  bool dirty = false;
   Snapshot();
   while (!stop_) {
     transport_->Wait(10);
@@ -244,13 +245,16 @@ void IkeDaemon::Loop() {
       next_tick = now + absl::Milliseconds(100);
       ticked = true;
     }
-    // SHOW reads a copy. It is refreshed after work the CLI posted (a RESET then a SHOW
-    // sees the result) and on every tick; traffic alone refreshes it at most every 50 ms,
-    // since the copy costs in proportion to the SAs held (with thousands of peers,
+    // SHOW reads a copy, refreshed after anything happened, so a SHOW right after a log
+    // line agrees with it. Only with many SAs held does traffic alone refresh it at most
+    // every 50 ms: the copy costs in proportion to the SAs (with thousands of peers,
     // rebuilding it after every message was most of the daemon's time).
-    if (posted || ticked || (received && now - last_snapshot >= absl::Milliseconds(50))) {
+    dirty |= received;
+    const bool cheap = engine_->SaCount() < kCheapSnapshotSas;
+    if (posted || ticked || (dirty && (cheap || now - last_snapshot >= absl::Milliseconds(50)))) {
       Snapshot();
       last_snapshot = now;
+      dirty = false;
     }
   }
 }

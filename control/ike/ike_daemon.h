@@ -74,6 +74,8 @@ class IkeDaemon : public IkeService {
 
  private:
   void Loop();
+  // Below this many ISAKMP SAs the SHOW snapshot is rebuilt after every message.
+  static constexpr size_t kCheapSnapshotSas = 256;
   void RunPosted();
   void Snapshot();
   void DebugOut(uint32_t flag, const std::string& text);

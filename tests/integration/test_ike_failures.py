@@ -85,7 +85,9 @@ def test_phase1_proposal_mismatch_refused_then_correct_peer_served(lab):
     assert not isakmp_sas(lab)
     log = isakmp_log(lab)
     assert re.search(r"Failed - [^.]*(NO-PROPOSAL|proposal|offer)", log, re.I), log
-    assert counters(lab, "MAIN").get("noProposalChosen", 0) >= 1, lab.a.cli("SHOW ISAKMP COUNTERS").text
+    # (SHOW reads the daemon's snapshot, refreshed just after the log line is written)
+    wait_for(lambda: counters(lab, "MAIN").get("noProposalChosen", 0) >= 1, 2,
+             "MAIN noProposalChosen", lab)
     # The same daemon serves the correct peer next.
     lab.swan_start(initiate=True, extra=["--replace"])
     traffic_both_ways(lab)
@@ -99,7 +101,8 @@ def test_phase2_proposal_mismatch_refused_then_correct_peer_served(lab):
     assert not esp_spis(lab), lab.a.cli("SHOW IPSEC SA").text
     log = isakmp_log(lab)
     assert re.search(r"Failed - [^.]*(NO-PROPOSAL|proposal|offer)", log, re.I), log
-    assert counters(lab, "QUICK").get("noProposalChosen", 0) >= 1, lab.a.cli("SHOW ISAKMP COUNTERS").text
+    wait_for(lambda: counters(lab, "QUICK").get("noProposalChosen", 0) >= 1, 2,
+             "QUICK noProposalChosen", lab)
     lab.swan_start(initiate=True, extra=["--replace"])
     traffic_both_ways(lab)
     check_sas(lab)
