@@ -189,6 +189,10 @@ Bytes Engine::Random(size_t n) const {
   return b;
 }
 
+absl::StatusOr<DhKeyPair> Engine::NewDhKeyPair(int group) const {
+  return DhKeyPair::FromPrivate(group, Random(DhLen(group) > 128 ? 64 : 32));
+}
+
 uint32_t Engine::RandomU32() const {
   uint8_t b[4];
   env_.random(b, 4);

@@ -167,6 +167,9 @@ class Engine {
   const EngineEnv& env() const { return env_; }
   absl::Time Now() const { return env_.now(); }
   Bytes Random(size_t n) const;
+  // A Diffie-Hellman key pair for `group` with a private exponent from the engine's
+  // randomness (fixed in tests): 512 bits above 1024-bit groups, 256 bits below.
+  absl::StatusOr<DhKeyPair> NewDhKeyPair(int group) const;
   uint32_t RandomU32() const;
   void Count(Ctr c, uint64_t n = 1) { ctr_[static_cast<size_t>(c)] += n; }
   void Log(int severity, const std::string& line, const std::string& stype = "XCHG");

@@ -431,7 +431,7 @@ void Phase1Exchange::Start() {
   // Aggressive: SA, KE, Ni, IDii in the first message, so the group is the first offer's.
   const Phase1Offer& o = offers.front();
   if (!PrepareAuth(o.auth)) return;
-  auto dh = DhKeyPair::FromPrivate(o.group, e_.Random(DhLen(o.group) > 128 ? 64 : 32));
+  auto dh = e_.NewDhKeyPair(o.group);
   if (!dh.ok()) {
     Fail(NotifyType{0}, std::string(dh.status().message()), Ctr::kAggrFailed);
     return;
@@ -462,7 +462,7 @@ void Phase1Exchange::InitGotSa(const std::vector<Payload>& pl) {
   sa_->choice = *choice;
   if (!PrepareAuth(sa_->choice.auth)) return;
   ReadVendorIds(pl);
-  auto dh = DhKeyPair::FromPrivate(sa_->choice.group, e_.Random(DhLen(sa_->choice.group) > 128 ? 64 : 32));
+  auto dh = e_.NewDhKeyPair(sa_->choice.group);
   if (!dh.ok()) return Fail(NotifyType{0}, std::string(dh.status().message()), Ctr::kMainFailed);
   dh_ = std::move(*dh);
   gxi_ = dh_->public_value();
@@ -625,7 +625,7 @@ void Phase1Exchange::RespGotSa(const std::vector<Payload>& pl) {
 void Phase1Exchange::RespGotKe(const std::vector<Payload>& pl) {
   if (!TakeKeNonce(pl))
     return Fail(NotifyType::kPayloadMalformed, "bad or missing KE/NONCE", Ctr::kMainFailed);
-  auto dh = DhKeyPair::FromPrivate(sa_->choice.group, e_.Random(DhLen(sa_->choice.group) > 128 ? 64 : 32));
+  auto dh = e_.NewDhKeyPair(sa_->choice.group);
   if (!dh.ok()) return Fail(NotifyType{0}, std::string(dh.status().message()), Ctr::kMainFailed);
   dh_ = std::move(*dh);
   gxr_ = dh_->public_value();
@@ -695,7 +695,7 @@ void Phase1Exchange::RespGotAggrFirst(const std::vector<Payload>& pl) {
   ReadCertReq(pl);
   if (!TakeKeNonce(pl))
     return Fail(NotifyType::kPayloadMalformed, "bad or missing KE/NONCE", Ctr::kAggrFailed);
-  auto dh = DhKeyPair::FromPrivate(sa_->choice.group, e_.Random(DhLen(sa_->choice.group) > 128 ? 64 : 32));
+  auto dh = e_.NewDhKeyPair(sa_->choice.group);
   if (!dh.ok()) return Fail(NotifyType{0}, std::string(dh.status().message()), Ctr::kAggrFailed);
   dh_ = std::move(*dh);
   gxr_ = dh_->public_value();

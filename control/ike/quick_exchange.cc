@@ -150,8 +150,7 @@ void QuickExchange::Start(const Phase2Policy& policy, uint32_t replaces) {
   rest.push_back(Raw(PayloadType::kSa, BuildSa(*sa)));
   rest.push_back(Raw(PayloadType::kNonce, ni_));
   if (policy.pfs_group != 0) {
-    auto dh = DhKeyPair::FromPrivate(policy.pfs_group,
-                                     e_.Random(DhLen(policy.pfs_group) > 128 ? 64 : 32));
+    auto dh = e_.NewDhKeyPair(policy.pfs_group);
     if (!dh.ok()) return Fail(NotifyType{0}, std::string(dh.status().message()), Ctr::kQuickFailed);
     dh_ = std::move(*dh);
     rest.push_back(Raw(PayloadType::kKe, dh_->public_value()));
@@ -332,7 +331,7 @@ void QuickExchange::RespFirst(const Header& h, const std::vector<Payload>& pl) {
   const int group = choice_->pfs_group;
   if (group != 0) {
     if (ke == nullptr) return Fail(NotifyType::kNoProposalChosen, "PFS: no KE", Ctr::kQuickFailed);
-    auto dh = DhKeyPair::FromPrivate(group, e_.Random(DhLen(group) > 128 ? 64 : 32));
+    auto dh = e_.NewDhKeyPair(group);
     if (!dh.ok()) return Fail(NotifyType{0}, std::string(dh.status().message()), Ctr::kQuickFailed);
     dh_ = std::move(*dh);
     auto s = dh_->Shared(ke->body);
