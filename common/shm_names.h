@@ -16,6 +16,9 @@ inline constexpr char kEventRing[] = "arsec_evt";
 inline constexpr char kMessagePool[] = "arsec_msg";
 // arsec::shm::Stats: per-worker counters and runtime, written by the dataplane only.
 inline constexpr char kStatsZone[] = "arsec_stats";
+// arsec::shm::Bells (common/doorbell.h): futex words that wake the main lcore when control
+// has put work on its rings, and control when the main lcore has answered.
+inline constexpr char kBellsZone[] = "arsec_bells";
 // The dataplane's packet mbuf pool. arsec-control allocates from it (IKE datagrams to
 // send) and frees into it (IKE datagrams received); it has per-lcore caches, which two
 // processes must never share, so control gets and puts with no cache (ring_transport.cc).

@@ -4,15 +4,17 @@
 #include <rte_errno.h>
 #include <rte_mempool.h>
 #include <rte_memzone.h>
+#include <rte_pause.h>
 #include <rte_ring.h>
 
 #include <openssl/crypto.h>
 
 #include <cerrno>
 #include <cstring>
-#include <thread>
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/doorbell.h"
 #include "common/ipsec_stats.h"
 #include "common/shm_names.h"
 #include "common/status_macros.h"
@@ -24,13 +26,15 @@ absl::StatusOr<std::unique_ptr<RingDataplaneClient>> RingDataplaneClient::Attach
   std::unique_ptr<RingDataplaneClient> c(new RingDataplaneClient());
   const absl::Time deadline = absl::Now() + wait;
   const rte_memzone* mz = nullptr;
+  const rte_memzone* bz = nullptr;
   for (;;) {
     c->requests_ = rte_ring_lookup(shm::kRequestRing);
     c->replies_ = rte_ring_lookup(shm::kReplyRing);
     c->events_ = rte_ring_lookup(shm::kEventRing);
     c->pool_ = rte_mempool_lookup(shm::kMessagePool);
     mz = rte_memzone_lookup(shm::kStatsZone);
-    if (c->requests_ && c->replies_ && c->events_ && c->pool_ && mz) break;
+    bz = rte_memzone_lookup(shm::kBellsZone);
+    if (c->requests_ && c->replies_ && c->events_ && c->pool_ && mz && bz) break;
     if (absl::Now() >= deadline) {
       std::string missing;
       if (!c->requests_) absl::StrAppend(&missing, " ", shm::kRequestRing);
@@ -38,6 +42,7 @@ absl::StatusOr<std::unique_ptr<RingDataplaneClient>> RingDataplaneClient::Attach
       if (!c->events_) absl::StrAppend(&missing, " ", shm::kEventRing);
       if (!c->pool_) absl::StrAppend(&missing, " ", shm::kMessagePool);
       if (!mz) absl::StrAppend(&missing, " ", shm::kStatsZone);
+      if (!bz) absl::StrAppend(&missing, " ", shm::kBellsZone);
       return absl::UnavailableError(absl::StrCat(
           "the dataplane's shared objects did not appear within ", absl::FormatDuration(wait),
           " (missing:", missing, "); is arsec-dataplane running with the same file prefix?"));
@@ -52,7 +57,13 @@ absl::StatusOr<std::unique_ptr<RingDataplaneClient>> RingDataplaneClient::Attach
   if (c->pool_->elt_size < sizeof(msg::Message)) {
     return absl::FailedPreconditionError("message pool elements are smaller than msg::Message");
   }
+  if (bz->len < sizeof(shm::Bells)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "doorbell memzone ", shm::kBellsZone, " is ", bz->len, " bytes, expected ",
+        sizeof(shm::Bells), ": dataplane built from a different doorbell.h"));
+  }
   c->stats_ = static_cast<const shm::Stats*>(mz->addr);
+  c->bells_ = static_cast<shm::Bells*>(bz->addr);
   return c;
 }
 
@@ -78,13 +89,15 @@ absl::Status RingDataplaneClient::Call(const msg::Message& req, msg::Message* re
   m->seq = seq;
   m->result = 0;
   m->reason[0] = '\0';
+  uint32_t bell = shm::Peek(bells_->reply);
   if (rte_ring_enqueue(requests_, m) != 0) {
     Scrub(m);
     rte_mempool_put(pool_, m);
     return absl::UnavailableError("dataplane request ring is full");
   }
+  shm::Ring(bells_->main);
   const absl::Time deadline = absl::Now() + timeout_;
-  unsigned spins = 0;
+  unsigned looks = 0;
   for (;;) {
     void* got = nullptr;
     if (rte_ring_dequeue(replies_, &got) == 0) {
@@ -100,17 +113,22 @@ absl::Status RingDataplaneClient::Call(const msg::Message& req, msg::Message* re
       rte_mempool_put(pool_, r);  // a late answer to a request that already timed out
       continue;
     }
-    if (absl::Now() >= deadline) {
+    const absl::Time now = absl::Now();
+    if (now >= deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
           "dataplane did not answer within ", absl::FormatDuration(timeout_),
           " (the change may or may not have been applied)"));
     }
-    // The main lcore usually answers within microseconds: spin briefly, then sleep.
-    if (++spins < 200) {
-      std::this_thread::yield();
+    // The main lcore, woken by the bell, usually answers within microseconds: look a few
+    // times, then sleep until it rings back (at most 1 ms between looks, in case the bell
+    // is not shared memory after all).
+    if (++looks < 64) {
+      rte_pause();
     } else {
-      absl::SleepFor(absl::Microseconds(200));
+      shm::Wait(bells_->reply, bell,
+                absl::ToInt64Nanoseconds(std::min(deadline - now, absl::Milliseconds(1))));
     }
+    bell = shm::Peek(bells_->reply);
   }
   if (reply->result < 0) {
     reply->reason[sizeof(reply->reason) - 1] = '\0';

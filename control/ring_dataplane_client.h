@@ -4,7 +4,9 @@
 // One request is in flight at a time: the reply ring has a single consumer, and the
 // dataplane answers in order, so a mutex around send-and-wait is both simple and enough.
 // A reply whose sequence number is not the one awaited belongs to a request that already
-// timed out; it is freed and ignored.
+// timed out; it is freed and ignored. Neither side polls with sleeps: a request rings the
+// main lcore's doorbell, and the reply rings ours (common/doorbell.h), so a round trip
+// costs two wake-ups, not two sleep periods.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +19,9 @@
 
 struct rte_ring;
 struct rte_mempool;
+namespace arsec::shm {
+struct Bells;
+}
 
 namespace arsec::control {
 
@@ -65,6 +70,7 @@ class RingDataplaneClient final : public DataplaneClient {
   rte_ring* events_ = nullptr;
   rte_mempool* pool_ = nullptr;
   const shm::Stats* stats_ = nullptr;
+  shm::Bells* bells_ = nullptr;
   absl::Duration timeout_ = absl::Seconds(3);
 
   absl::Mutex mu_;

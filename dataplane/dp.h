@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "common/doorbell.h"
 #include "common/dp_stats.h"
 #include "common/startup_config.h"
 #include "dataplane/crypto/engine.h"
@@ -85,6 +86,7 @@ struct Context {
   rte_ring* ike_tx = nullptr;           // arsec-control -> main lcore: IKE to send (SP/SC)
   rte_mempool* msg_pool = nullptr;
   shm::Stats* stats = nullptr;
+  shm::Bells* bells = nullptr;          // wake-ups with arsec-control (common/doorbell.h)
 
   int meta_off = -1;                    // dynfield offset of SlowMeta
   uint32_t reset_gen = 0;               // bumped by kCountersReset; workers zero themselves

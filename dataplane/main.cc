@@ -258,8 +258,12 @@ int Main(int argc, char** argv) {
   ctx.ike_tx = rte_ring_create(shm::kIkeTxRing, shm::kIkeRingSize, socket,
                                RING_F_SP_ENQ | RING_F_SC_DEQ);
   const rte_memzone* mz = rte_memzone_reserve(shm::kStatsZone, sizeof(shm::Stats), socket, 0);
-  if (!ctx.req || !ctx.rep || !ctx.evt || !ctx.msg_pool || !ctx.ike_rx || !ctx.ike_tx || !mz)
+  const rte_memzone* bz = rte_memzone_reserve(shm::kBellsZone, sizeof(shm::Bells), socket, 0);
+  if (!ctx.req || !ctx.rep || !ctx.evt || !ctx.msg_pool || !ctx.ike_rx || !ctx.ike_tx || !mz ||
+      !bz)
     return Fail("control rings");
+  ctx.bells = static_cast<shm::Bells*>(bz->addr);
+  std::memset(ctx.bells, 0, sizeof(shm::Bells));
   ctx.stats = static_cast<shm::Stats*>(mz->addr);
   std::memset(ctx.stats, 0, sizeof(shm::Stats));
   ctx.stats->tsc_hz = rte_get_tsc_hz();

@@ -641,6 +641,7 @@ void Main::IkeRx(rte_mbuf* m, uint64_t now_ms) {
     return;
   }
   c_[shm::kCtr_ike_rx]++;
+  shm::Ring(ctx_->bells->ike_rx);
 }
 
 // One datagram from the IKE daemon: [Ethernet space][IPv4][UDP][payload], one segment.
@@ -847,6 +848,8 @@ void Main::Run() {
   PollLinks(true);
   while (!__atomic_load_n(&ctx_->quit, __ATOMIC_RELAXED)) {
     bool busy = false;
+    // Noted before the rings are looked at: work enqueued after the look rings it again.
+    const uint32_t bell = shm::Peek(ctx_->bells->main);
     unsigned n = rte_ring_sc_dequeue_burst(ctx_->req, objs, kBurst, nullptr);
     for (unsigned i = 0; i < n; ++i) {
       auto* m = static_cast<Message*>(objs[i]);
@@ -856,6 +859,7 @@ void Main::Run() {
         rte_mempool_put(ctx_->msg_pool, m);
       }
     }
+    if (n > 0) shm::Ring(ctx_->bells->reply);
     busy |= n > 0;
     uint64_t now = NowMs();
     n = rte_ring_sc_dequeue_burst(ctx_->slow, objs, kBurst, nullptr);
@@ -878,9 +882,11 @@ void Main::Run() {
       PollLinks(false);
       next_link = now + 500;
     }
-    // The main lcore shares its core with arsec-control and the OS; the slow path can
-    // afford 100 us of latency.
-    if (!busy) usleep(100);
+    // The main lcore shares its core with arsec-control and the OS: when idle it sleeps
+    // until control rings (a request or an IKE datagram to send) or 100 us pass (the
+    // workers' slow ring has no bell: the packet path makes no syscall, and the slow
+    // path can afford 100 us of latency).
+    if (!busy) shm::Wait(ctx_->bells->main, bell, 100 * 1000);
   }
   neigh_.Clear();
 }
