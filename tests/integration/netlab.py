@@ -12,7 +12,8 @@ suite left behind (its pid no longer exists).
 
 A `TwoSiteLab` is the seed's VPN figure for the IPsec tests: two such gateways (each a
 `Site`, a Lab whose WAN port is cabled to a shared router namespace) with their LAN hosts,
-192.168.10.0/24 and 192.168.20.0/24. `Capture` runs tshark in a namespace and reads the
+192.168.10.0/24 and 192.168.20.0/24; a `HubLab` is the seed's VPN centre (site A) with
+N client gateways on the same router. `Capture` runs tshark in a namespace and reads the
 pcap back with display filters; `tcp_transfer` sends a file between two namespaces and
 reports its sha256 at both ends; `drop_ipsec_input` keeps a namespace's kernel (which has
 no IPsec here) quiet when a user-space test peer answers ESP/AH for it.
@@ -625,16 +626,20 @@ SITE_B = SiteAddr("B", "192.168.20.0", "192.168.20.1", "192.168.20.10",
                   "198.51.100.2", "198.51.100.0", "198.51.100.254")
 
 
-def site_boot(me: SiteAddr, other: SiteAddr) -> list[str]:
-    """A site gateway's IP configuration: both LAN and WAN, the far WAN and the far LAN
-    through the router (the far LAN must leave by ppp0, where the SPD is)."""
-    return [
+def site_boot(me: SiteAddr, *others: SiteAddr) -> list[str]:
+    """A site gateway's IP configuration: both LAN and WAN, and each far site's WAN and
+    LAN through the router (a far LAN must leave by ppp0, where the SPD is)."""
+    lines = [
         f"# site {me.name} gateway",
         f"ADD IP INTERFACE=vlan1 IPADDRESS={me.lan_gw} MASK=255.255.255.0",
         f"ADD IP INTERFACE=ppp0 IPADDRESS={me.wan} MASK=255.255.255.0",
-        f"ADD IP ROUTE={other.wan_net} MASK=255.255.255.0 INTERFACE=ppp0 NEXTHOP={me.router}",
-        f"ADD IP ROUTE={other.lan_net} MASK=255.255.255.0 INTERFACE=ppp0 NEXTHOP={me.router}",
     ]
+    for other in others:
+        lines += [
+            f"ADD IP ROUTE={other.wan_net} MASK=255.255.255.0 INTERFACE=ppp0 NEXTHOP={me.router}",
+            f"ADD IP ROUTE={other.lan_net} MASK=255.255.255.0 INTERFACE=ppp0 NEXTHOP={me.router}",
+        ]
+    return lines
 
 
 class Site(Lab):
@@ -717,6 +722,89 @@ class TwoSiteLab:
             site.boot_config.write_text("\n".join(site_boot(me, other)) + "\n")
             site.start_dataplane()
             site.start_control()
+
+    def logs(self, lines: int = 60) -> str:
+        return "\n".join(f"===== site {s.addr.name}\n{s.logs(lines)}" for s in self.sites)
+
+    def close(self, keep_dir: bool = False) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for site in self.sites:
+            site.close(keep_dir=keep_dir)
+        run(["ip", "netns", "del", self.router.name], check=False)
+        if self in _open_labs:
+            _open_labs.remove(self)
+
+
+# --------------------------------------------------------------------------- a centre and its clients
+
+def client_addr(k: int) -> SiteAddr:
+    """Client site k (1, 2, ...) of a HubLab: a gateway with an address its ISP hands out
+    from the shared address space (100.64.k.2/24, RFC 6598, as a VPN client without a
+    fixed address would get), the router at 100.64.k.254, and a LAN 192.168.(20+k).0/24."""
+    assert 1 <= k <= 9, k
+    return SiteAddr(f"C{k}", f"192.168.{20 + k}.0", f"192.168.{20 + k}.1",
+                    f"192.168.{20 + k}.10", f"100.64.{k}.2", f"100.64.{k}.0",
+                    f"100.64.{k}.254")
+
+
+# Per gateway of a HubLab: fewer packet buffers and descriptors than an appliance's
+# defaults, since a handful of gateways share the machine's hugepages with whatever else
+# runs: 59 pages of 2 MiB per dataplane instead of 73 (most of the rest is the FIB's
+# 64 MiB LPM table, which no setting shrinks).
+HUB_BUFFERS = "buffers = { mbufs = 4095; rx_desc = 256; tx_desc = 256; };\n"
+
+
+class HubLab:
+    """The seed's VPN centre with N clients: lanA -- gwA (the centre, SITE_A) -- router,
+    and on the same router client gateways C1..CN (each a Site with its LAN host, WAN
+    100.64.k.2/24; see `client_addr`). Capture on `router` interface `toA` for the
+    centre's WAN, `toC<k>` for client k's. Each gateway's dataplane has small buffers
+    (HUB_BUFFERS); workers alternate between the two CPUs (the centre's on lcore 1,
+    client 1's on lcore 0, ...), each main lcore on the other one. Idle workers yield
+    (docs/dataplane.md), so four gateways and their control planes share two CPUs.
+    """
+
+    def __init__(self, tag: str = "hub", n_clients: int = 3):
+        self.id = f"{_PREFIX}-{next(_counter)}"
+        self.tag = tag
+        self.router = Netns(f"{self.id}-wan")
+        self.centre_addr = SITE_A
+        self.client_addrs = [client_addr(k) for k in range(1, n_clients + 1)]
+        common = dict(extra_config=HUB_BUFFERS)
+        self.centre = Site(f"{tag}-A", SITE_A, self.router, **common)
+        self.clients = []
+        for i, addr in enumerate(self.client_addrs):
+            main, worker = (1, 0) if i % 2 == 0 else (0, 1)
+            self.clients.append(Site(f"{tag}-{addr.name}", addr, self.router,
+                                     lcores=f"{main},{worker}", workers=(worker,),
+                                     eal_args=("--no-pci", f"--main-lcore={main}"), **common))
+        self.closed = False
+        _open_labs.append(self)
+
+    @property
+    def sites(self) -> "list[Site]":
+        return [self.centre, *self.clients]
+
+    def build(self) -> "HubLab":
+        _add_namespaces([self.router])
+        self.router.run("sysctl", "-qw", "net.ipv4.ip_forward=1", check=False)
+        for site in self.sites:
+            site.build()
+        return self
+
+    def boot(self, site: Site) -> list[str]:
+        """A gateway's IP configuration: the centre routes to every client, a client to
+        the centre only (clients do not talk to each other)."""
+        if site is self.centre:
+            return site_boot(self.centre_addr, *self.client_addrs)
+        return site_boot(site.addr, self.centre_addr)
+
+    def start(self) -> "HubLab":
+        for site in self.sites:
+            site.start(self.boot(site))
+        return self
 
     def logs(self, lines: int = 60) -> str:
         return "\n".join(f"===== site {s.addr.name}\n{s.logs(lines)}" for s in self.sites)
