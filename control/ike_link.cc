@@ -85,7 +85,7 @@ std::shared_ptr<ike::IkeConfig> BuildIkeConfig(const IsakmpModel& isakmp, const 
                               " does not exist");
         continue;
       }
-      p.psk = ike::SecretBytes(ike::Bytes(k->value.data(), k->value.data() + k->value.size()));
+      p.psk = k->value;
     }
     p.rsa_key_file = v.local_rsa_key_file;
     p.cert_file = v.local_certificate;
@@ -96,9 +96,7 @@ std::shared_ptr<ike::IkeConfig> BuildIkeConfig(const IsakmpModel& isakmp, const 
               : v.xauth == IsakmpXauth::kClient ? ike::XauthRole::kClient
                                                 : ike::XauthRole::kNone;
     p.xauth_name = v.xauth_name;
-    if (v.has_xauth_pass)
-      p.xauth_pass = ike::SecretBytes(
-          ike::Bytes(v.xauth_pass.data(), v.xauth_pass.data() + v.xauth_pass.size()));
+    if (v.has_xauth_pass) p.xauth_pass = v.xauth_pass;
     p.offers.push_back(OfferOf(v));
     p.nat_t = v.nat_traversal;
     p.send_notify = v.send_notify;
@@ -120,6 +118,9 @@ std::shared_ptr<ike::IkeConfig> BuildIkeConfig(const IsakmpModel& isakmp, const 
     cfg->peers.push_back(std::move(p));
   }
   for (const Policy* pol : ipsec.PoliciesInOrder()) {
+    // Two look-ups rule out PERMIT, DENY and manually keyed policies before the full
+    // view (a script of thousands of manual policies rebuilds this after each command).
+    if (pol->Get("ACTION") != "IPSEC" || pol->Get("KEYMANAGEMENT") == "MANUAL") continue;
     auto v = ipsec.View(*pol);
     if (!v.ok() || v->action != PolicyAction::kIpsec || v->keyman != KeyManagement::kIsakmp)
       continue;

@@ -365,25 +365,6 @@ Bytes AuthHash(PrfHash h, ByteSpan skeyid, ByteSpan g_first, ByteSpan g_second,
 
 }  // namespace
 
-// ---- SecretBytes
-SecretBytes& SecretBytes::operator=(const SecretBytes& o) {
-  if (this != &o) {
-    Cleanse(b_);
-    b_ = o.b_;
-  }
-  return *this;
-}
-SecretBytes::SecretBytes(SecretBytes&& o) noexcept : b_(std::move(o.b_)) { o.b_.clear(); }
-SecretBytes& SecretBytes::operator=(SecretBytes&& o) noexcept {
-  if (this != &o) {
-    Cleanse(b_);
-    b_ = std::move(o.b_);
-    o.b_.clear();
-  }
-  return *this;
-}
-SecretBytes::~SecretBytes() { Cleanse(b_); }
-
 // ---- hashes and prf
 size_t HashLen(PrfHash h) {
   switch (h) {

@@ -4,8 +4,8 @@
 // hashes of Main, Aggressive and Quick Mode, KEYMAT for the IPsec SAs, and the NAT-D
 // hashes of RFC 3947. Pure functions and small value types; no exchange state.
 //
-// Secrets (SKEYID*, g^xy, keys) live in SecretBytes, which wipes itself; nothing here
-// logs or formats them.
+// Secrets (SKEYID*, g^xy, keys) live in SecretBytes (common/secret_bytes.h), which wipes
+// itself; nothing here logs or formats them.
 #pragma once
 
 #include <cstddef>
@@ -14,29 +14,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "common/secret_bytes.h"
 
 namespace arsec::ike {
 
 using Bytes = std::vector<uint8_t>;
 using ByteSpan = absl::Span<const uint8_t>;
-
-// A byte vector that is zeroed (OPENSSL_cleanse) when destroyed or reassigned.
-class SecretBytes {
- public:
-  SecretBytes() = default;
-  explicit SecretBytes(Bytes b) : b_(std::move(b)) {}
-  SecretBytes(const SecretBytes&) = default;
-  SecretBytes& operator=(const SecretBytes& o);
-  SecretBytes(SecretBytes&& o) noexcept;
-  SecretBytes& operator=(SecretBytes&& o) noexcept;
-  ~SecretBytes();
-  const Bytes& bytes() const { return b_; }
-  ByteSpan span() const { return b_; }
-  size_t size() const { return b_.size(); }
-  bool empty() const { return b_.empty(); }
- private:
-  Bytes b_;
-};
 
 enum class PrfHash : uint8_t { kMd5, kSha1, kSha256, kSha384, kSha512 };
 enum class P1Cipher : uint8_t { kDes, k3Des, kAesCbc };

@@ -11,33 +11,6 @@
 
 namespace arsec::control {
 
-SecretBytes& SecretBytes::operator=(const SecretBytes& o) {
-  if (this != &o) {
-    Wipe();
-    b_ = o.b_;
-  }
-  return *this;
-}
-
-SecretBytes& SecretBytes::operator=(SecretBytes&& o) noexcept {
-  if (this != &o) {
-    Wipe();
-    b_ = std::move(o.b_);
-    o.b_.clear();
-  }
-  return *this;
-}
-
-bool SecretBytes::operator==(const SecretBytes& o) const {
-  return b_.size() == o.b_.size() &&
-         (b_.empty() || CRYPTO_memcmp(b_.data(), o.b_.data(), b_.size()) == 0);
-}
-
-void SecretBytes::Wipe() {
-  if (!b_.empty()) OPENSSL_cleanse(b_.data(), b_.size());
-  b_.clear();
-}
-
 absl::string_view EncoKeyTypeName(EncoKeyType t) {
   switch (t) {
     case EncoKeyType::kGeneral: return "GENERAL";

@@ -8,7 +8,7 @@
 // that name a key find it. The file is the store's own line format (Serialize/Load), not
 // a command script, so nothing that replays scripts ever sees a key.
 //
-// Key bytes sit in SecretBytes, which wipes them (OPENSSL_cleanse) when they go away.
+// Key bytes sit in SecretBytes (common/secret_bytes.h), which wipes them when they go away.
 // Nothing in this file logs or formats key bytes except Serialize (the file) and
 // ValueText (SHOW ENCO KEY=n, which the controller gates by privilege).
 #pragma once
@@ -22,29 +22,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/secret_bytes.h"
 
 namespace arsec::control {
-
-// A byte string that is wiped when destroyed or overwritten.
-class SecretBytes {
- public:
-  SecretBytes() = default;
-  explicit SecretBytes(std::vector<uint8_t> b) : b_(std::move(b)) {}
-  SecretBytes(const SecretBytes& o) : b_(o.b_) {}
-  SecretBytes& operator=(const SecretBytes& o);
-  SecretBytes(SecretBytes&& o) noexcept : b_(std::move(o.b_)) {}
-  SecretBytes& operator=(SecretBytes&& o) noexcept;
-  ~SecretBytes() { Wipe(); }
-
-  const uint8_t* data() const { return b_.data(); }
-  size_t size() const { return b_.size(); }
-  bool empty() const { return b_.empty(); }
-  bool operator==(const SecretBytes& o) const;
-  void Wipe();
-
- private:
-  std::vector<uint8_t> b_;
-};
 
 enum class EncoKeyType : uint8_t { kGeneral, kDes, k3Des, kAes128, kAes192, kAes256 };
 

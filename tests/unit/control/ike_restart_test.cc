@@ -89,8 +89,8 @@ ike::NegotiatedBundle Negotiated(uint32_t policy_id, uint32_t in_spi, uint32_t o
   s.in_spi = in_spi;
   s.out_spi = out_spi;
   ike::Bytes k(24 + 20, 0x5a);
-  s.in_key = ike::SecretBytes(k);
-  s.out_key = ike::SecretBytes(ike::Bytes(24 + 20, 0xa5));
+  s.in_key = SecretBytes(k);
+  s.out_key = SecretBytes(ike::Bytes(24 + 20, 0xa5));
   s.soft_seconds = 100;
   s.hard_seconds = 120;
   nb.sas.push_back(std::move(s));

@@ -47,6 +47,7 @@
 namespace {
 
 using namespace arsec::ike;
+using arsec::SecretBytes;
 namespace control = arsec::control;
 
 constexpr uint32_t kLocal = 0xc0000201;     // 192.0.2.1: the fuzzed responder
