@@ -50,7 +50,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from run_bench import CpuWindow, log, median, wait_quiet  # noqa: E402
+from bench_common import (append_json_lines, remove_work_dir, run_suite,  # noqa: E402
+                          summary_main, work_dir)
+from run_bench import CpuWindow, Procs, log, median, wait_quiet  # noqa: E402
 
 RESP_ADDR = '10.200.0.1'
 INIT_FIRST = '10.200.1.1'
@@ -194,9 +196,8 @@ class IkeSuite:
         self.bench = os.path.join(os.path.abspath(a.build), 'perf', 'ike', 'ike_setup_bench')
         self.rid = str(os.getpid())
         self.ns_i, self.ns_r = f'ikb-{self.rid}-i', f'ikb-{self.rid}-r'
-        self.work = a.workdir or os.path.join('/tmp', f'arsec-ike-bench-{self.rid}')
-        os.makedirs(self.work, exist_ok=True)
-        self.procs = []
+        self.work = work_dir(a, 'ike')
+        self.procs = Procs(stop_signal=signal.SIGTERM)
         self.failures = 0
         self.ns_made = False
         self.impls = [x for x in a.impls.split(',') if x]
@@ -366,11 +367,8 @@ swanctl {{
         # the instance's dir there, because charon's pid file is fixed (/var/run/charon.pid).
         inner = (f'mount --bind "{d}/run" /run && exec taskset -c {cpu} '
                  f'{"nice -n -20 " if self.a.boost else ""}{CHARON}')
-        logf = open(os.path.join(d, 'charon.out'), 'w')
-        p = subprocess.Popen(['ip', 'netns', 'exec', ns, 'sh', '-c', inner], env=env,
-                             stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             start_new_session=True)
-        self.procs.append((p, logf))
+        p = self.procs.start(f'charon ({role})', ['ip', 'netns', 'exec', ns, 'sh', '-c', inner],
+                             os.path.join(d, 'charon.out'), env=env)
         sock = os.path.join(d, 'charon.vici')
         end = time.time() + 30
         while True:
@@ -392,18 +390,6 @@ swanctl {{
             raise RuntimeError(f'swanctl --load-all ({role}) failed: {r.stderr.strip()[-300:]}')
         self.boost_autogroup(p.pid)
         return p, d, sock
-
-    def stop_procs(self):
-        for p, logf in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-            logf.close()
-        self.procs = []
 
     def run_strongswan(self, group, rep):
         a = self.a
@@ -514,7 +500,7 @@ swanctl {{
             r['noisy'] = self.foreign_during(cpu, win)
             return r
         finally:
-            self.stop_procs()
+            self.procs.stop_all()
 
     # ---- common ------------------------------------------------------------------------
     def boost_autogroup(self, pid):
@@ -557,17 +543,11 @@ swanctl {{
                             self.failures += 1
                         r['foreign_before'] = f
                         self.print_row(r)
-                        self.emit([r])
+                        append_json_lines(self.a.json_out, [r])
                         rows.append(r)
         finally:
             self.drop_netns()
         return rows
-
-    def emit(self, rows):
-        if self.a.json_out and rows:
-            with open(self.a.json_out, 'a') as f:
-                for r in rows:
-                    f.write(json.dumps(r) + '\n')
 
     @staticmethod
     def print_row(r):
@@ -582,12 +562,9 @@ swanctl {{
             f"{'' if r.get('ok') else '  INCOMPLETE'}")
 
     def cleanup(self):
-        self.stop_procs()
+        self.procs.stop_all()
         self.drop_netns()
-        if not self.a.keep and not self.a.workdir:
-            shutil.rmtree(self.work, ignore_errors=True)
-        else:
-            log(f'logs kept in {self.work}')
+        remove_work_dir(self.a, self.work)
 
 
 def summary(rows):
@@ -642,38 +619,21 @@ def add_arguments(ap):
                    help='extra arguments for ike_install_bench.py, e.g. "--extra 2000"')
 
 
+def install_bench(a):
+    """--ike-install: perf/ike/ike_install_bench.py after the set-up runs; its exit code."""
+    cmd = [sys.executable, os.path.join(HERE, 'ike', 'ike_install_bench.py'),
+           '--build', a.build] + (['--json-out', a.json_out] if a.json_out else []) + \
+        a.ike_install_args.split()
+    log(f'IKE install bench: {" ".join(cmd)}')
+    return subprocess.run(cmd).returncode
+
+
 def main(a):
-    s = IkeSuite(a)
-    rows, rc = [], 0
-    try:
-        rows = s.run()
-    except KeyboardInterrupt:
-        rc = 130
-    finally:
-        s.cleanup()
-    if rows:
-        print(f'\nIKEv1 main + quick mode set-ups, PSK, AES-128/SHA1, {a.peers} peers, '
-              f'{a.window} in flight, responder on core {a.resp_cpu}; medians of {a.repeat} run(s)')
-        print(summary(rows))
-    if a.ike_install and rc == 0:
-        cmd = [sys.executable, os.path.join(HERE, 'ike', 'ike_install_bench.py'),
-               '--build', a.build] + (['--json-out', a.json_out] if a.json_out else []) + \
-            a.ike_install_args.split()
-        log(f'IKE install bench: {" ".join(cmd)}')
-        rc = subprocess.run(cmd).returncode
-    if s.failures:
-        log(f'run_bench: {s.failures} run(s) failed')
-        rc = rc or 1
-    return rc
+    heading = (f'IKEv1 main + quick mode set-ups, PSK, AES-128/SHA1, {a.peers} peers, '
+               f'{a.window} in flight, responder on core {a.resp_cpu}; medians of {a.repeat} run(s)')
+    return run_suite(IkeSuite(a), heading, summary,
+                     then=(lambda: install_bench(a)) if a.ike_install else None)
 
 
 if __name__ == '__main__':
-    if len(sys.argv) < 2 or sys.argv[1].startswith('-'):
-        print('usage: ike_bench.py RESULTS.jsonl [...]   (runs: run_bench.py --suite ike)',
-              file=sys.stderr)
-        sys.exit(2)
-    loaded = []
-    for path in sys.argv[1:]:
-        with open(path) as f:
-            loaded += [json.loads(x) for x in f if x.startswith('{')]
-    print(summary([r for r in loaded if r.get('suite') == 'ike']))
+    sys.exit(summary_main('ike_bench.py', 'ike', summary))

@@ -42,6 +42,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import ipsec_config as icfg  # noqa: E402
 import ipsec_pcap  # noqa: E402
+from bench_common import (append_json_lines, read_json_lines, remove_work_dir,  # noqa: E402
+                          run_suite, summary_main, work_dir)
 from run_bench import (CpuWindow, Procs, Tele, build_c2c, c2c_rtt, log, median,  # noqa: E402
                        thread_ticks, wait_for_text, wait_quiet, window_delta)
 
@@ -98,8 +100,7 @@ class IpsecSuite:
         if any(d.startswith('secgw') for d in self.duts):
             self.secgw = a.secgw or self.build_secgw()
         self.rid = f'{os.getpid()}'
-        self.work = a.workdir or os.path.join('/tmp', f'arsec-ipsec-bench-{self.rid}')
-        os.makedirs(self.work, exist_ok=True)
+        self.work = work_dir(a, 'ipsec')
         self.procs = Procs()
         self.prefixes = []
         self.failures = 0
@@ -259,10 +260,7 @@ control = {{ socket = "{sock}"; boot_config = "{boot}"; }};
 
     def emit(self, rows):
         """--json-out: one JSON line per run, appended as soon as it is done."""
-        if self.a.json_out and rows:
-            with open(self.a.json_out, 'a') as f:
-                for r in rows:
-                    f.write(json.dumps(r) + '\n')
+        append_json_lines(self.a.json_out, rows)
 
     def cycles(self, row, dut, prefix, dp_pid, t0, t1, samples, cpu):
         """Cycles per packet of the DUT worker over the window."""
@@ -306,10 +304,7 @@ control = {{ socket = "{sock}"; boot_config = "{boot}"; }};
 
     @staticmethod
     def read_samples(path):
-        if path is None:
-            return None
-        with open(path) as f:
-            return [json.loads(x) for x in f if x.startswith('{')]
+        return None if path is None else read_json_lines(path)
 
     def memif_run(self, row, tag):
         a = self.a
@@ -540,10 +535,7 @@ control = {{ socket = "{sock}"; boot_config = "{boot}"; }};
         self.procs.stop_all()
         for p in self.prefixes:
             shutil.rmtree(f'/var/run/dpdk/{p}', ignore_errors=True)
-        if not self.a.keep and not self.a.workdir:
-            shutil.rmtree(self.work, ignore_errors=True)
-        else:
-            log(f'logs kept in {self.work}')
+        remove_work_dir(self.a, self.work)
 
 
 def summary(rows):
@@ -644,32 +636,12 @@ def main(a):
     if a.sizes == '64,128,256,512,1024,1500':      # run_bench.py's default for forwarding
         a.sizes = '64,1400'
     s = IpsecSuite(a)
-    rows, rc = [], 0
-    try:
-        rows = s.run()
-    except KeyboardInterrupt:
-        rc = 130
-    finally:
-        s.cleanup()
-    if rows:
-        print(f'\nIPsec ESP tunnel, 1 worker core, TSC {s.hz / 1e9:.2f} GHz; medians of {a.repeat} '
-              f'run(s) of {a.duration:g} s (first {a.warmup:g} s excluded)')
-        print(summary(rows))
-    if s.failures:
-        log(f'run_bench: {s.failures} run(s) failed')
-        rc = rc or 1
-    return rc
+    return run_suite(s, f'IPsec ESP tunnel, 1 worker core, TSC {s.hz / 1e9:.2f} GHz; medians of '
+                        f'{a.repeat} run(s) of {a.duration:g} s (first {a.warmup:g} s excluded)',
+                     summary)
 
 
 if __name__ == '__main__':
     # ipsec_bench.py RESULTS.jsonl [...]: the summary tables of earlier runs (their
     # --json-out files), e.g. to merge a memif and a pcap run into one table.
-    if len(sys.argv) < 2 or sys.argv[1].startswith('-'):
-        print('usage: ipsec_bench.py RESULTS.jsonl [...]   (runs: run_bench.py --suite ipsec)',
-              file=sys.stderr)
-        sys.exit(2)
-    loaded = []
-    for path in sys.argv[1:]:
-        with open(path) as f:
-            loaded += [json.loads(x) for x in f if x.startswith('{')]
-    print(summary([r for r in loaded if r.get('suite') == 'ipsec']))
+    sys.exit(summary_main('ipsec_bench.py', 'ipsec', summary))

@@ -90,10 +90,13 @@ class Tele:
 
 
 class Procs:
-    """Processes started by this script, stopped by PID in reverse order."""
+    """Processes started by this script, stopped by PID in reverse order: `stop_signal`
+    (SIGINT, what DPDK applications handle; strongSwan's charon takes SIGTERM), then
+    SIGKILL after the timeout."""
 
-    def __init__(self):
+    def __init__(self, stop_signal=signal.SIGINT):
         self.items = []
+        self.stop_signal = stop_signal
 
     def start(self, name, argv, logpath, env=None):
         lf = open(logpath, 'w')
@@ -106,11 +109,12 @@ class Procs:
 
     def stop(self, p, name, timeout=15):
         if p.poll() is None:
-            p.send_signal(signal.SIGINT)
+            p.send_signal(self.stop_signal)
             try:
                 p.wait(timeout)
             except subprocess.TimeoutExpired:
-                log(f'{name} pid {p.pid} ignored SIGINT for {timeout} s: SIGKILL')
+                log(f'{name} pid {p.pid} ignored {signal.Signals(self.stop_signal).name} for '
+                    f'{timeout} s: SIGKILL')
                 p.kill()
                 p.wait()
 
