@@ -80,6 +80,7 @@ constexpr CtrName kCtrNames[] = {
     {Ctr::kXauthStarted, "XAUTH", "started"},
     {Ctr::kXauthOk, "XAUTH", "succeeded"},
     {Ctr::kXauthFailed, "XAUTH", "failed"},
+    {Ctr::kXauthTimeout, "XAUTH", "timeouts"},
     {Ctr::kNatDetectedLocal, "NATT", "localBehindNat"},
     {Ctr::kNatDetectedPeer, "NATT", "peerBehindNat"},
     {Ctr::kNatFloated, "NATT", "floatedTo4500"},
@@ -277,6 +278,9 @@ absl::StatusOr<Bytes> Engine::Seal(IkeSa& sa, Header h, const std::vector<Payloa
   AppendHeader(h, out);
   out.insert(out.end(), ct->begin(), ct->end());
   iv = std::move(next_iv);
+  // KBYTES lifetimes count whole ISAKMP messages (header and ciphertext) encrypted once;
+  // a retransmission sends the same ciphertext again and is not counted.
+  Protected(sa, out.size());
   return out;
 }
 
@@ -955,6 +959,9 @@ void Engine::HandleEncrypted(IkeSa& sa, const Datagram& d, const Header& h) {
   }
   DebugMessage(false, sa, h, *pl, d.data);
   sa.last_peer_activity = Now();
+  // Only a message that decrypted into a well-formed chain counts toward a KBYTES
+  // lifetime (one that does not is someone else's junk, not traffic under our keys).
+  Protected(sa, len);
   if (h.exchange == ExchangeType::kInformational) {
     // Its HASH is checked there; the CBC state of informational exchanges is one-shot.
     HandleInformational(sa, h, *pl, true);
@@ -1060,23 +1067,38 @@ void Engine::PeerDeleted(IkeSa& sa, const DeletePayload& d) {
 }
 
 void Engine::PeerInitialContact(IkeSa& sa) {
-  // RFC 2407 4.6.3.3: the peer rebooted; everything older we had with it is stale.
+  // RFC 2407 4.6.3.3: the peer rebooted; everything older we had with that system is
+  // stale. Behind a NAT several systems share one address (two road warriors in one
+  // hotel), so there the identity tells them apart, not the address.
+  auto same_system = [&](const IkeSa& s) {
+    if (s.peer != sa.peer) return false;
+    if (s.peer_behind_nat || sa.peer_behind_nat) return s.remote_id == sa.remote_id;
+    return true;
+  };
   std::vector<uint32_t> old_sas;
   for (auto& [id, s] : sas_)
-    if (s.get() != &sa && s->peer == sa.peer && s->state == IkeSaState::kEstablished)
+    if (s.get() != &sa && same_system(*s) && s->state == IkeSaState::kEstablished)
       old_sas.push_back(id);
+  // The bundles are judged by the ISAKMP SA that made them, before any is deleted; one
+  // whose ISAKMP SA is gone (expired, or adopted after a restart) by its address alone,
+  // unless a NAT hides who it was.
+  std::vector<uint32_t> gone;
+  for (const auto& [h, b] : bundles_) {
+    if (b.peer != sa.peer) continue;
+    auto it = sas_.find(b.isakmp_sa);
+    if (it != sas_.end() ? (it->second.get() != &sa && same_system(*it->second))
+                         : !sa.peer_behind_nat) {
+      gone.push_back(h);
+    }
+  }
   for (uint32_t id : old_sas) {
     auto it = sas_.find(id);
     if (it != sas_.end()) DeleteIkeSa(*it->second, false, "INITIAL-CONTACT from the peer");
   }
-  for (auto it = bundles_.begin(); it != bundles_.end();) {
-    if (it->second.peer == sa.peer) {
-      env_.installer->Remove(it->first);
-      Count(Ctr::kIpsecSasDeleted);
-      it = bundles_.erase(it);
-    } else {
-      ++it;
-    }
+  for (uint32_t h : gone) {
+    if (bundles_.erase(h) == 0) continue;  // DeleteIkeSa took it already
+    env_.installer->Remove(h);
+    Count(Ctr::kIpsecSasDeleted);
   }
 }
 
@@ -1157,13 +1179,18 @@ void Engine::DpdTick(IkeSa& sa) {
 
 void Engine::ExpireSas() {
   const absl::Time now = Now();
-  std::vector<uint32_t> expired, renew;
+  struct Ending {
+    uint32_t id;
+    std::string why;
+  };
+  std::vector<Ending> expired;
+  std::vector<std::pair<uint32_t, bool>> renew;   // SA id, by its kilobytes
   for (auto& [id, sa] : sas_) {
     // A responder's SA that is not established within half_open_timeout_s goes (a peer
     // that means it answers within seconds), failed or not.
     const absl::Duration half_open = absl::Seconds(std::max<uint32_t>(cfg_->half_open_timeout_s, 1));
     if (!sa->initiator && sa->state != IkeSaState::kEstablished && now - sa->created > half_open) {
-      expired.push_back(id);
+      expired.push_back({id, ""});
       continue;
     }
     if (sa->state == IkeSaState::kDeleted) {
@@ -1172,38 +1199,59 @@ void Engine::ExpireSas() {
         if (x->sa() == sa.get() && !x->finished()) busy = true;
       // A failed negotiation lingers a little so a retransmitted peer message is
       // recognised, then goes.
-      if (!busy && now - sa->created > absl::Seconds(30)) expired.push_back(id);
+      if (!busy && now - sa->created > absl::Seconds(30)) expired.push_back({id, ""});
       continue;
     }
     if (sa->state == IkeSaState::kNegotiating) {
-      if (now - sa->created > absl::Seconds(120)) expired.push_back(id);
+      if (now - sa->created > absl::Seconds(120)) expired.push_back({id, ""});
       continue;
     }
+    // XAUTH=CLIENT: a server that never asks (or never answers) would leave the SA
+    // unusable until its lifetime ends; it goes, so the next acquire starts afresh.
+    if (!sa->xauth_done && sa->cfg && sa->cfg->xauth == XauthRole::kClient) {
+      std::string late = XauthExchange::ClientOverdue(*this, *sa);
+      if (!late.empty()) {
+        Count(Ctr::kXauthTimeout);
+        Log(4, late);
+        expired.push_back({id, "XAUTH timed out"});
+        continue;
+      }
+    }
+    // The lifetime in seconds from establishment and in kilobytes of ISAKMP messages
+    // protected (IkeSa::bytes, counted by Seal and HandleEncrypted), whichever ends
+    // first; 0 is no limit. Checked every tick, so an SA may pass its byte limit by what
+    // one tick carries before it goes.
     const uint32_t life = sa->choice.life_seconds;
-    if (life == 0) continue;
+    const uint64_t limit = sa->choice.life_kbytes * 1024;
     const absl::Duration age = now - sa->established;
-    if (age >= absl::Seconds(life)) {
-      expired.push_back(id);
-    } else if (!sa->soft_done && age >= absl::Seconds(uint64_t{life} * 95 / 100)) {
+    const bool hard_s = life != 0 && age >= absl::Seconds(life);
+    const bool hard_b = limit != 0 && sa->bytes >= limit;
+    const bool soft_s = life != 0 && age >= absl::Seconds(uint64_t{life} * 95 / 100);
+    const bool soft_b = limit != 0 && sa->bytes >= limit * 95 / 100;
+    if (!sa->soft_done && (soft_s || soft_b || hard_s || hard_b)) {
+      // (a burst can carry an SA past both byte marks in one tick: renewed all the same)
       sa->soft_done = true;   // new quick modes go to a fresh ISAKMP SA from now on
       // Phase 1 is renewed ahead of its end, by the side that started it, while IPsec
       // SAs with the peer need one for their own rekeys, DPD and DELETEs (REKEY=TRUE).
       if (sa->initiator && sa->cfg && sa->cfg->rekey && HasBundlesWith(sa->peer))
-        renew.push_back(id);
+        renew.push_back({id, !soft_s && !hard_s});
     }
+    if (hard_s || hard_b)
+      expired.push_back({id, hard_s ? "lifetime expired" : "lifetime expired (kilobytes)"});
   }
-  for (uint32_t id : renew) {
+  for (const auto& [id, by_bytes] : renew) {
     auto it = sas_.find(id);
     if (it == sas_.end() || it->second->cfg == nullptr) continue;
-    Log(3, absl::StrCat("ISAKMP SA ", id, " with peer ", Ip(it->second->peer),
-                        " nearly expired: renewing phase 1"), "MSG");
+    Log(3, absl::StrCat("ISAKMP SA ", id, " with peer ", Ip(it->second->peer), " nearly expired",
+                        by_bytes ? " (kilobytes)" : "", ": renewing phase 1"),
+        "MSG");
     StartPhase1(*it->second->cfg, it->second->local, it->second->peer);
   }
-  for (uint32_t id : expired) {
-    auto it = sas_.find(id);
+  for (const Ending& e : expired) {
+    auto it = sas_.find(e.id);
     if (it == sas_.end()) continue;
     if (it->second->state == IkeSaState::kEstablished) {
-      DeleteIkeSa(*it->second, true, "lifetime expired");
+      DeleteIkeSa(*it->second, true, e.why);
     } else {
       IkeSa* s = it->second.get();
       for (auto xi = xchgs_.begin(); xi != xchgs_.end();)

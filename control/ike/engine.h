@@ -67,7 +67,7 @@ enum class Ctr : uint16_t {
   // INFO
   kInfoRx, kInfoTx, kInfoBadHash,
   // XAUTH
-  kXauthStarted, kXauthOk, kXauthFailed,
+  kXauthStarted, kXauthOk, kXauthFailed, kXauthTimeout,
   // NATT
   kNatDetectedLocal, kNatDetectedPeer, kNatFloated, kNatKeepalivesTx,
   // DPD
@@ -248,7 +248,12 @@ class Engine {
   void Prenegotiate();
   void Retransmit(Exchange& x);
   void Reap();
+  // The lifetimes of established ISAKMP SAs, in seconds and in kilobytes (IkeSa::bytes):
+  // renewed at 95% by the side that made them, deleted at 100%; an XAUTH client whose
+  // server never completes XAUTH gives up (XauthExchange::ClientOverdue).
   void ExpireSas();
+  // Counts `n` bytes of ISAKMP messages protected by `sa`'s keys (sent or received).
+  static void Protected(IkeSa& sa, size_t n) { sa.bytes += n; }
   void DpdTick(IkeSa& sa);
   uint32_t LocalFor(uint32_t peer) const;
   // Half-open responder SAs (RFC 2408 2.5.3 anti-clogging): whether a first message from

@@ -41,8 +41,13 @@ struct IkeSa {
   absl::Time created;
   absl::Time established;
   absl::Time last_peer_activity;     // DPD: any valid message from the peer
-  uint64_t bytes = 0;                // ISAKMP bytes protected (for KBYTES lifetimes)
-  bool soft_done = false;            // the soft lifetime acted on
+  // Bytes protected, for EXPIRYKBYTES (RFC 2407 4.5 "kilobytes of traffic protected"):
+  // the whole length (header and ciphertext) of every encrypted ISAKMP message under
+  // this SA, each counted once: when Engine::Seal encrypts it (retransmissions resend
+  // the same ciphertext and are not counted) and when Engine::HandleEncrypted decrypts
+  // one into a well-formed payload chain. Phase 1's own encrypted messages count too.
+  uint64_t bytes = 0;
+  bool soft_done = false;            // the soft lifetime (seconds or kilobytes) acted on
   uint32_t dpd_seq = 0;              // our next R-U-THERE sequence number
   std::optional<uint32_t> dpd_outstanding;   // sequence number awaiting its ACK
   absl::Time dpd_sent;

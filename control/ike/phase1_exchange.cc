@@ -495,20 +495,37 @@ void Phase1Exchange::InitGotKe(const std::vector<Payload>& pl) {
   idi_b_ = id.body;
   out.push_back(std::move(id));
   if (!AddOwnAuth(out)) return;
-  // INITIAL-CONTACT only when we truly hold nothing with the peer: not while SAs made
-  // before (an ISAKMP SA expiring, or bundles adopted after a restart) still carry
-  // traffic, which the peer would otherwise delete (RFC 2407 4.6.3.3).
-  if (!sa_->initial_contact_sent && e_.UsableSa(sa_->peer) == nullptr &&
-      !e_.HasBundlesWith(sa_->peer)) {
-    NotifyPayload n;
-    n.protocol = ProtocolId::kIsakmp;
-    n.type = static_cast<uint16_t>(NotifyType::kInitialContact);
-    n.spi = sa_->cookies();
-    out.push_back(Raw(PayloadType::kNotify, BuildNotify(n)));
-    sa_->initial_contact_sent = true;
-  }
+  AddInitialContact(out);
   st_ = St::kWaitIdHash;
   Send(out, true, false);
+}
+
+void Phase1Exchange::AddInitialContact(std::vector<Payload>& out) {
+  // Only when we truly hold nothing with the peer: not while SAs made before (an ISAKMP
+  // SA expiring, or bundles adopted after a restart) still carry traffic, which the peer
+  // would otherwise delete.
+  if (sa_->initial_contact_sent || e_.UsableSa(sa_->peer) != nullptr ||
+      e_.HasBundlesWith(sa_->peer)) {
+    return;
+  }
+  NotifyPayload n;
+  n.protocol = ProtocolId::kIsakmp;
+  n.type = static_cast<uint16_t>(NotifyType::kInitialContact);
+  n.spi = sa_->cookies();
+  out.push_back(Raw(PayloadType::kNotify, BuildNotify(n)));
+  sa_->initial_contact_sent = true;
+}
+
+void Phase1Exchange::ReadInitialContact(const std::vector<Payload>& pl) {
+  if (!encrypted_) return;
+  for (const auto& p : pl) {
+    if (p.type != PayloadType::kNotify) continue;
+    auto n = ParseNotify(p.body);
+    if (n.ok() && n->type == static_cast<uint16_t>(NotifyType::kInitialContact)) {
+      e_.PeerInitialContact(*sa_);
+      return;
+    }
+  }
 }
 
 bool Phase1Exchange::AuthenticateMainPeer(const std::vector<Payload>& pl) {
@@ -586,6 +603,7 @@ void Phase1Exchange::InitGotAggrReply(const std::vector<Payload>& pl) {
   std::vector<Payload> out;
   if (!AddOwnAuth(out)) return;
   AddNatD(out);
+  AddInitialContact(out);
   // The third message goes encrypted, as most implementations send it (RFC 2409 allows
   // either); the responder must take both.
   st_ = St::kDone;
@@ -645,12 +663,7 @@ void Phase1Exchange::RespGotKe(const std::vector<Payload>& pl) {
 
 void Phase1Exchange::RespGotIdHash(const std::vector<Payload>& pl) {
   if (!AuthenticateMainPeer(pl)) return;
-  for (const auto& p : pl) {
-    if (p.type != PayloadType::kNotify) continue;
-    auto n = ParseNotify(p.body);
-    if (n.ok() && n->type == static_cast<uint16_t>(NotifyType::kInitialContact))
-      e_.PeerInitialContact(*sa_);
-  }
+  ReadInitialContact(pl);
   std::vector<Payload> out;
   Payload own = OwnId();
   idr_b_ = own.body;
@@ -726,12 +739,13 @@ void Phase1Exchange::RespGotAggrHash(const std::vector<Payload>& pl) {
   NotifyType notify;
   if (std::string why = CheckPeerAuth(pl, peer_id_b_, peer_id_, notify); !why.empty())
     return Fail(notify, why, Ctr::kAggrAuthFailed);
+  ReadInitialContact(pl);
   awaiting_reply_ = false;
   Complete();
 }
 
 void Phase1Exchange::OnMessage(const Header& h, const std::vector<Payload>& pl) {
-  (void)h;
+  encrypted_ = (h.flags & kFlagEncryption) != 0;
   switch (st_) {
     case St::kWaitSa: return InitGotSa(pl);
     case St::kWaitKeNonce: return initiator_ ? InitGotKe(pl) : RespGotKe(pl);

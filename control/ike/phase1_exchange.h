@@ -83,6 +83,11 @@ class Phase1Exchange : public Exchange {
   std::string CheckPeerCertificate(const std::vector<Payload>& pl, const IdPayload& id,
                                    std::optional<RsaPublicKey>& key);
   void ReadCertReq(const std::vector<Payload>& pl);
+  // The last message of phase 1 (main 5, aggressive 3) tells the peer we rebooted
+  // (RFC 2407 4.6.3.3), and the responder acts on it; only when encrypted, since an
+  // unencrypted notify is not covered by the peer's HASH or signature.
+  void AddInitialContact(std::vector<Payload>& out);
+  void ReadInitialContact(const std::vector<Payload>& pl);
   bool NatTActive() const { return sa_->nat_t_vid && sa_->cfg && sa_->cfg->nat_t; }
   void Fail(NotifyType notify, const std::string& why, Ctr counter);
   void Complete();
@@ -101,6 +106,7 @@ class Phase1Exchange : public Exchange {
   std::optional<Certificate> cert_;  // LOCALCERTIFICATE (optional)
   Bytes ca_subject_;                 // CACERTIFICATE's subject DN (for CERTREQ)
   bool peer_certreq_ = false;        // the peer asked for our certificate
+  bool encrypted_ = false;           // the message being handled came encrypted
 };
 
 }  // namespace arsec::ike

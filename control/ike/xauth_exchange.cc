@@ -165,6 +165,7 @@ void XauthExchange::ClientGotRequest(const AttrPayload& a) {
     e_.Log(4, absl::StrCat("XAUTH: peer ", Ip(sa_->peer), " asks for a user name and password"
                            " but the ISAKMP policy has no XAUTHNAME/XAUTHPASS"));
     st_ = St::kWaitSet;
+    replied_ = e_.Now();
     SendAttr(reply, true);
     return;
   }
@@ -185,6 +186,7 @@ void XauthExchange::ClientGotRequest(const AttrPayload& a) {
     }
   }
   st_ = St::kWaitSet;
+  replied_ = e_.Now();
   SendAttr(reply, true);
   for (Attribute& x : reply.attrs) Wipe(x.value);
 }
@@ -288,6 +290,22 @@ void XauthExchange::OnMessage(const Header& h, const std::vector<Payload>& pl) {
     case St::kFailed:
       return;
   }
+}
+
+std::string XauthExchange::ClientOverdue(const Engine& e, const IkeSa& sa) {
+  const absl::Time now = e.Now();
+  const int64_t wait_s = absl::ToInt64Seconds(kClientWait);
+  for (const auto& [id, x] : e.xchgs_) {
+    if (x->sa() != &sa || x->type() != ExchangeType::kTransaction || x->finished()) continue;
+    const auto* xa = static_cast<const XauthExchange*>(x.get());
+    if (xa->server_ || xa->st_ != St::kWaitSet) continue;
+    // We answered a REQUEST: the verdict is due.
+    if (now - xa->replied_ < kClientWait) return "";
+    return absl::StrCat("XAUTH: no status from peer ", Ip(sa.peer), " within ", wait_s,
+                        " s of our reply");
+  }
+  if (now - sa.established < kClientWait) return "";
+  return absl::StrCat("XAUTH: no request from peer ", Ip(sa.peer), " within ", wait_s, " s");
 }
 
 Exchange* XauthExchange::Route(Engine& e, IkeSa& sa, uint32_t message_id) {

@@ -18,6 +18,13 @@
 // log, and delete the ISAKMP SA once the client acknowledged (or stopped answering).
 // The password never appears in a log line or in any output but the encrypted REPLY.
 //
+// A client (XAUTH=CLIENT) waits at most kClientWait after phase 1 for the server's
+// REQUEST, and as long again after its REPLY for the verdict (SET): a server that never
+// asks would otherwise hold the SA, unusable for quick mode, until its lifetime ends. The
+// engine then logs "XAUTH: no request from peer 2.2.2.2 within 30 s", counts an XAUTH
+// timeout and deletes the ISAKMP SA (with a DELETE when SENDDELETES), so that the next
+// acquire starts again (Engine::ExpireSas asks ClientOverdue every tick).
+//
 // A client also answers what a Mode Config peer (strongSwan with address pools) may send
 // in the same exchange: a REQUEST without XAUTH attributes gets an empty REPLY, a SET
 // without XAUTH-STATUS an ACK naming the attributes it took (none are applied).
@@ -27,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "control/ike/engine.h"
 
 namespace arsec::ike {
@@ -49,6 +57,13 @@ class XauthExchange : public Exchange {
   // client exchange starts for the server's REQUEST. nullptr: drop the message.
   static Exchange* Route(Engine& e, IkeSa& sa, uint32_t message_id);
 
+  // How long a client waits for the server's REQUEST after phase 1, and for its SET
+  // after the REPLY.
+  static constexpr absl::Duration kClientWait = absl::Seconds(30);
+  // For an established SA whose client side of XAUTH is not done: the log line saying
+  // what the server failed to send in time, or "" while it still may.
+  static std::string ClientOverdue(const Engine& e, const IkeSa& sa);
+
  private:
   enum class St : uint8_t { kStart, kWaitReply, kWaitAck, kWaitRequest, kWaitSet, kDone, kFailed };
   void ServerGotReply(const AttrPayload& a);
@@ -68,6 +83,7 @@ class XauthExchange : public Exchange {
   bool status_ok_ = false;            // server: the verdict sent in SET
   std::string user_;                  // the user name (never the password)
   std::vector<uint32_t> used_ids_;    // message ids this dialogue has left
+  absl::Time replied_ = absl::InfinitePast();   // client: when the REPLY went
 };
 
 }  // namespace arsec::ike

@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -102,9 +103,15 @@ class RecordingInstaller : public SaInstaller {
 
 struct Side {
   explicit Side(DatagramTransport* t, uint32_t spi_base, uint32_t seed)
-      : installer(spi_base), rng(seed) {
+      : installer(spi_base), rng(seed), transport(t) {
+    Reboot();
+  }
+  // A fresh engine on the same wire (the first, or as after a reboot: nothing of the old
+  // one is kept, its installed bundles are forgotten).
+  void Reboot() {
+    installer.bundles.clear();
     EngineEnv env;
-    env.transport = t;
+    env.transport = transport;
     env.installer = &installer;
     env.log = [this](int, const std::string&, const std::string& line) { log.push_back(line); };
     env.debug = [this](uint32_t flag, const std::string& text) { debug.emplace_back(flag, text); };
@@ -116,6 +123,7 @@ struct Side {
   }
   RecordingInstaller installer;
   std::mt19937 rng;
+  DatagramTransport* transport;
   absl::Time now = absl::FromUnixSeconds(1700000000);
   std::vector<std::string> log;
   std::vector<std::pair<uint32_t, std::string>> debug;
@@ -739,6 +747,88 @@ TEST_F(EngineTest, Phase1IsRenewedBeforeItExpires) {
   ExpectMirrored(a_.installer.bundles.begin()->second, b_.installer.bundles.begin()->second);
 }
 
+// The seed's VPN client in aggressive mode reboots: its new phase 1 carries
+// INITIAL-CONTACT (in the encrypted third message), and the centre drops the ISAKMP SA
+// and the bundle the client had before instead of keeping them until they expire.
+TEST_F(EngineTest, AggressiveModeClientRebootsWithInitialContact) {
+  auto ca = Basic(true, "k", 2, 0);
+  ca->peers[0].aggressive = true;
+  ca->peers[0].local_id = Identity::FromString("client1");
+  auto cb = Basic(false, "k", 2, 0);
+  cb->peers[0].peer = 0;
+  cb->peers[0].any = true;
+  cb->peers[0].aggressive = true;
+  cb->peers[0].remote_id = Identity::FromString("client1");
+  cb->policies[0].view.peer = 0;
+  cb->policies[0].view.peer_dynamic = true;
+  Configure(ca, cb);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(b_.engine->IsakmpSas().size(), 1u);
+  ASSERT_EQ(b_.installer.bundles.size(), 1u);
+  const uint32_t old_bundle = b_.installer.bundles.begin()->first;
+  const uint32_t old_sa = b_.engine->IsakmpSas()[0].id;
+
+  a_.Reboot();
+  a_.engine->Configure(ca);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(b_.engine->IsakmpSas().size(), 1u);
+  EXPECT_NE(b_.engine->IsakmpSas()[0].id, old_sa);
+  EXPECT_EQ(b_.installer.removed, std::vector<uint32_t>{old_bundle});
+  EXPECT_EQ(b_.installer.bundles.size(), 1u);
+  EXPECT_TRUE(b_.Logged("INITIAL-CONTACT from the peer"));
+}
+
+// Two clients behind one NAT share its address. The second one's INITIAL-CONTACT says
+// that *it* rebooted; the first one's ISAKMP SA and bundle stay.
+TEST_F(EngineTest, InitialContactBehindNatSparesOtherIdentities) {
+  auto client = [&](const std::string& id, uint32_t lan) {
+    auto c = Basic(true, "k", 2, 0);
+    c->peers[0].aggressive = true;
+    c->peers[0].nat_t = true;
+    c->peers[0].local_id = Identity::FromString(id);
+    c->policies[0].view.laddr = lan;
+    return c;
+  };
+  auto cb = Basic(false, "k", 2, 0);
+  cb->peers[0].peer = 0;
+  cb->peers[0].any = true;
+  cb->peers[0].aggressive = true;
+  cb->peers[0].nat_t = true;
+  cb->peers[0].remote_id = Identity::FromString("client1");
+  PeerConfig second = cb->peers[0];
+  second.name = "toClient2";
+  second.remote_id = Identity::FromString("client2");
+  cb->peers.push_back(second);
+  cb->policies[0].view.peer = 0;
+  cb->policies[0].view.peer_dynamic = true;
+  Phase2Policy v2 = cb->policies[0];
+  v2.policy_id = 8;
+  v2.name = "vpn8";
+  v2.view.raddr = 0xc0a80b00;   // client2's LAN, 192.168.11.0/24
+  cb->policies.push_back(v2);
+  wire_.nat = true;
+  Configure(client("client1", 0xc0a80a00), cb);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(b_.installer.bundles.size(), 1u);
+  const uint32_t first_bundle = b_.installer.bundles.begin()->first;
+
+  // The second laptop comes up behind the same NAT, same outside address.
+  a_.Reboot();
+  a_.engine->Configure(client("client2", 0xc0a80b00));
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  auto sas = b_.engine->IsakmpSas();
+  ASSERT_EQ(sas.size(), 2u);
+  EXPECT_NE(sas[0].remote_id, sas[1].remote_id);
+  EXPECT_TRUE(b_.installer.removed.empty());
+  ASSERT_EQ(b_.installer.bundles.size(), 2u);
+  EXPECT_TRUE(b_.installer.bundles.count(first_bundle));
+  EXPECT_EQ(b_.installer.bundles.rbegin()->second.policy_id, 8u);
+}
+
 TEST_F(EngineTest, NoInitialContactWhileBundlesWithThePeerLive) {
   Configure(Basic(true, "k", 2, 0), Basic(false, "k", 2, 0));
   ASSERT_TRUE(a_.engine->Initiate(7).ok());
@@ -829,6 +919,152 @@ TEST_F(EngineTest, DebugStateTraceAndPacketsNeverShowTheKey) {
   EXPECT_TRUE(has(kDebugTrace, "Completed successfully"));
   EXPECT_TRUE(has(kDebugPkt, "ISAKMP Tx Message"));
   for (const auto& [f, t] : a_.debug) EXPECT_EQ(t.find("sup3r-secret-psk"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace arsec::ike
+
+// ---------------------------------------------------------------- KBYTES lifetimes, XAUTH wait
+
+namespace arsec::ike {
+namespace {
+
+std::optional<IsakmpSaInfo> SaInfo(const Side& s, uint32_t id) {
+  for (const auto& i : s.engine->IsakmpSas())
+    if (i.id == id) return i;
+  return std::nullopt;
+}
+
+// An ISAKMP SA with EXPIRYKBYTES: every encrypted ISAKMP message it protects counts
+// (both sides count the same bytes); at 95% the initiator renews phase 1, at 100% the SA
+// goes. A sends DPD R-U-THERE every 6 s (B only answers), about 180 bytes a round.
+TEST_F(EngineTest, IsakmpKbytesLifetimeRenewsAtSoftAndExpiresAtHard) {
+  constexpr uint64_t kLimit = 8 * 1024, kSoft = kLimit * 95 / 100;
+  auto ca = Basic(true, "k", 2, 0);
+  auto cb = Basic(false, "k", 2, 0);
+  ca->peers[0].offers[0].life_kbytes = 8;
+  cb->peers[0].offers[0].life_kbytes = 8;
+  ca->peers[0].dpd_idle_s = 5;
+  cb->peers[0].dpd = DpdMode::kReceive;
+  Configure(ca, cb);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(a_.engine->IsakmpSas().size(), 1u);
+  ASSERT_EQ(a_.installer.bundles.size(), 1u);
+  const uint32_t first = a_.engine->IsakmpSas()[0].id;
+  const uint32_t first_b = b_.engine->IsakmpSas()[0].id;
+  {
+    // SHOW ISAKMP SA: limit and use (phase 1 messages 5 and 6, the quick mode).
+    const IsakmpSaInfo i = *SaInfo(a_, first);
+    EXPECT_EQ(i.hard_kbytes, 8u);
+    EXPECT_GT(i.used_bytes, 200u);
+    EXPECT_LT(i.used_bytes, kSoft);
+    EXPECT_EQ(i.used_bytes, SaInfo(b_, first_b)->used_bytes);
+  }
+  // Up to the soft mark: no renewal; at the tick that finds it passed: renewal.
+  bool renewed = false;
+  for (int i = 0; i < 60 && !renewed; ++i) {
+    const uint64_t before = SaInfo(a_, first)->used_bytes;
+    Advance(absl::Seconds(6));
+    renewed = a_.Logged("nearly expired (kilobytes): renewing phase 1");
+    if (!renewed) {
+      ASSERT_LT(before, kSoft) << "passed the soft mark without a renewal";
+    }
+  }
+  ASSERT_TRUE(renewed);
+  ASSERT_TRUE(SaInfo(a_, first).has_value()) << "the old SA went with the renewal";
+  EXPECT_GE(SaInfo(a_, first)->used_bytes, kSoft);
+  EXPECT_EQ(SaInfo(a_, first)->state, "EXPIRING");
+  EXPECT_EQ(a_.engine->counter(Ctr::kMainStartedInit), 2u);
+  ASSERT_EQ(a_.engine->IsakmpSas().size(), 2u);   // the new one is up beside it
+  EXPECT_EQ(a_.engine->counter(Ctr::kIsakmpSasDeleted), 0u);
+  // DPD goes on under the old SA until its bytes run out: then it goes, on both sides.
+  bool gone = false;
+  for (int i = 0; i < 20 && !gone; ++i) {
+    const uint64_t before = SaInfo(a_, first)->used_bytes;
+    Advance(absl::Seconds(6));
+    gone = !SaInfo(a_, first).has_value();
+    if (!gone) {
+      ASSERT_LT(before, kLimit) << "passed the hard mark and still there";
+    }
+  }
+  ASSERT_TRUE(gone);
+  EXPECT_TRUE(a_.Logged(absl::StrCat("ISAKMP SA ", first,
+                                     " with peer 198.51.100.2 deleted: lifetime expired (kilobytes)")));
+  EXPECT_EQ(a_.engine->counter(Ctr::kIsakmpSasDeleted), 1u);
+  EXPECT_FALSE(SaInfo(b_, first_b).has_value());   // on our DELETE
+  EXPECT_EQ(b_.engine->counter(Ctr::kDeletesReceived), 1u);
+  // The renewed SA carries on, the IPsec SAs were untouched.
+  ASSERT_EQ(a_.engine->IsakmpSas().size(), 1u);
+  EXPECT_EQ(a_.engine->counter(Ctr::kMainStartedInit), 2u);
+  EXPECT_EQ(a_.installer.bundles.size(), 1u);
+  EXPECT_TRUE(a_.installer.removed.empty());
+  a_.engine->SoftExpired(a_.installer.bundles.begin()->first);
+  Pump();
+  EXPECT_EQ(a_.engine->counter(Ctr::kQuickDone), 2u);
+}
+
+// A lifetime in seconds only: however much the SA carries, it is not renewed for it.
+TEST_F(EngineTest, IsakmpSecondsOnlyLifetimeIgnoresBytes) {
+  auto ca = Basic(true, "k", 2, 0);
+  auto cb = Basic(false, "k", 2, 0);
+  ca->peers[0].dpd_idle_s = 5;
+  cb->peers[0].dpd = DpdMode::kReceive;
+  Configure(ca, cb);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(a_.engine->IsakmpSas().size(), 1u);
+  const uint32_t first = a_.engine->IsakmpSas()[0].id;
+  for (int i = 0; i < 40; ++i) Advance(absl::Seconds(6));
+  ASSERT_EQ(a_.engine->IsakmpSas().size(), 1u);
+  const IsakmpSaInfo i = *SaInfo(a_, first);
+  EXPECT_EQ(i.hard_kbytes, 0u);
+  EXPECT_GT(i.used_bytes, 4096u);
+  EXPECT_EQ(i.state, "ESTABLISHED");
+  EXPECT_FALSE(a_.Logged("renewing phase 1"));
+  EXPECT_EQ(a_.engine->counter(Ctr::kMainStartedInit), 1u);
+}
+
+// XAUTH=CLIENT against a server that never asks (B accepts the XAUTH method with XAUTH
+// off): A gives up after XauthExchange::kClientWait, deletes the SA with a DELETE, and
+// the pending acquire starts phase 1 again.
+TEST_F(EngineTest, XauthClientGivesUpWhenTheServerNeverAsks) {
+  auto ca = Basic(true, "k", 2, 0);
+  ca->peers[0].xauth = XauthRole::kClient;
+  ca->peers[0].xauth_name = "client1";
+  const std::string pass = "passclie1";
+  ca->peers[0].xauth_pass = SecretBytes(Bytes(pass.begin(), pass.end()));
+  ca->peers[0].dpd = DpdMode::kNone;
+  auto cb = Basic(false, "k", 2, 0);
+  cb->peers[0].offers[0].auth = AuthMethod::kXauthInitPsk;
+  Configure(ca, cb);
+  ASSERT_TRUE(a_.engine->Initiate(7).ok());
+  Pump();
+  ASSERT_EQ(a_.engine->IsakmpSas().size(), 1u);
+  ASSERT_EQ(b_.engine->IsakmpSas().size(), 1u);
+  const uint32_t first = a_.engine->IsakmpSas()[0].id;
+  const uint32_t first_b = b_.engine->IsakmpSas()[0].id;
+  EXPECT_EQ(a_.engine->counter(Ctr::kQuickStartedInit), 0u);   // waiting for XAUTH
+  Advance(absl::Seconds(29));
+  EXPECT_TRUE(SaInfo(a_, first).has_value());
+  EXPECT_EQ(a_.engine->counter(Ctr::kXauthTimeout), 0u);
+  Advance(absl::Seconds(2));
+  EXPECT_TRUE(a_.Logged("XAUTH: no request from peer 198.51.100.2 within 30 s"));
+  EXPECT_TRUE(a_.Logged(absl::StrCat("ISAKMP SA ", first,
+                                     " with peer 198.51.100.2 deleted: XAUTH timed out")));
+  EXPECT_EQ(a_.engine->counter(Ctr::kXauthTimeout), 1u);
+  EXPECT_EQ(a_.engine->counter(Ctr::kXauthFailed), 0u);
+  EXPECT_FALSE(SaInfo(a_, first).has_value());
+  EXPECT_FALSE(SaInfo(b_, first_b).has_value());   // SENDDELETES: B was told
+  EXPECT_EQ(b_.engine->counter(Ctr::kDeletesReceived), 1u);
+  EXPECT_EQ(a_.engine->counter(Ctr::kMainStartedInit), 2u);   // the acquire tries again
+  EXPECT_EQ(a_.engine->counter(Ctr::kQuickStartedInit), 0u);
+  EXPECT_TRUE(a_.installer.bundles.empty());
+  // Each new attempt meets the same silence; the acquire's attempts run out.
+  for (int i = 0; i < 4; ++i) Advance(absl::Seconds(31));
+  EXPECT_EQ(a_.engine->counter(Ctr::kXauthTimeout), 3u);
+  EXPECT_TRUE(a_.Logged("attempts exhausted"));
+  EXPECT_TRUE(a_.engine->IsakmpSas().empty());
 }
 
 }  // namespace
