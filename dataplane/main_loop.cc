@@ -175,6 +175,8 @@ class Main : public NeighActions {
   static bool IsIke(const rte_mbuf* m);
   void IkeRx(rte_mbuf* m, uint64_t now_ms);
   void IkeTx(rte_mbuf* m, uint64_t now_ms);
+  uint16_t IkeFragmentSize(uint16_t mtu) const;
+  void IkeFragment(rte_mbuf* m, uint16_t size, uint16_t port, uint32_t hop, uint64_t now_ms);
   void IkeSend(rte_mbuf* m, uint16_t port, uint32_t nexthop, uint64_t now_ms);
   void Acquire(rte_mbuf* m, uint32_t policy_id, uint64_t now_ms);
   void RefreshPortSources();
@@ -644,26 +646,35 @@ void Main::IkeRx(rte_mbuf* m, uint64_t now_ms) {
   shm::Ring(ctx_->bells->ike_rx);
 }
 
-// One datagram from the IKE daemon: [Ethernet space][IPv4][UDP][payload], one segment.
+// One datagram from the IKE daemon: [Ethernet space][IPv4][UDP][payload], the headers in
+// the first segment, the rest in further segments when it did not fit one buffer (a
+// certificate or two; ring_transport.h). The UDP checksum covers the whole datagram
+// already; only a source filled in here changes it, by its two words.
 void Main::IkeTx(rte_mbuf* m, uint64_t now_ms) {
   constexpr uint32_t kEth = sizeof(rte_ether_hdr);
-  const uint32_t dlen = rte_pktmbuf_data_len(m);
+  const uint32_t dlen = rte_pktmbuf_data_len(m);  // the first segment's
+  const uint32_t plen = rte_pktmbuf_pkt_len(m);
   auto bad = [&] {
     c_[shm::kCtr_drop_ike_tx_bad]++;
     rte_pktmbuf_free(m);
   };
-  if (m->nb_segs != 1 || dlen < kEth + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr)) return bad();
+  if (dlen < kEth + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr)) return bad();
   auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
   auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
   const uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
   const uint32_t ip_len = rte_be_to_cpu_16(ip->total_length);
   if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || ip->next_proto_id != IPPROTO_UDP ||
-      ip_len < ihl + sizeof(rte_udp_hdr) || kEth + ip_len > dlen) {
+      kEth + ihl + sizeof(rte_udp_hdr) > dlen || ip_len < ihl + sizeof(rte_udp_hdr) ||
+      kEth + ip_len > plen) {
     return bad();
   }
   auto* udp = reinterpret_cast<rte_udp_hdr*>(reinterpret_cast<uint8_t*>(ip) + ihl);
   if (rte_be_to_cpu_16(udp->dgram_len) != ip_len - ihl) return bad();
-  if (kEth + ip_len < dlen) rte_pktmbuf_trim(m, static_cast<uint16_t>(dlen - kEth - ip_len));
+  // Anything past the datagram can only be cut from the last segment.
+  if (const uint32_t excess = plen - kEth - ip_len; excess > 0) {
+    if (excess > rte_pktmbuf_lastseg(m)->data_len) return bad();
+    rte_pktmbuf_trim(m, static_cast<uint16_t>(excess));
+  }
   const uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
   NhEntry nh;
   if (dst == 0 || !ctx_->fib->Lookup(dst, &nh) || nh.type == static_cast<uint8_t>(NhType::kLocal)) {
@@ -696,21 +707,43 @@ void Main::IkeTx(rte_mbuf* m, uint64_t now_ms) {
   eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
   const uint32_t hop = nh.gw ? nh.gw : dst;
   const uint16_t mtu = ctx_->port_mtu[nh.port];
-  if (ip_len <= mtu) {
+  if (m->nb_segs == 1 && ip_len <= mtu) {
     c_[shm::kCtr_ike_tx]++;
     IkeSend(m, nh.port, hop, now_ms);
     return;
   }
-  // Larger than the egress MTU (a certificate, a big proposal list): IP fragments.
+  // Larger than the egress MTU (a certificate, a big proposal list), or a chain: IP
+  // fragments, each sent as a single buffer like every frame the dataplane transmits
+  // (the ports are not set up for multi-segment TX), so no larger than one buffer
+  // holds even where the MTU would allow more (a jumbo port).
   if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) {
     c_[shm::kCtr_drop_too_big]++;
     rte_pktmbuf_free(m);
     return;
   }
   rte_pktmbuf_adj(m, kEth);
-  rte_mbuf* frags[RTE_LIBRTE_IP_FRAG_MAX_FRAG];
-  const int nf = rte_ipv4_fragment_packet(m, frags, RTE_LIBRTE_IP_FRAG_MAX_FRAG, mtu,
-                                          ctx_->frag_direct, ctx_->frag_indirect);
+  IkeFragment(m, IkeFragmentSize(mtu), nh.port, hop, now_ms);
+}
+
+// The largest fragment (IPv4 total length) that fits one buffer of the packet pool with
+// the Ethernet header in its headroom, or the MTU if that is smaller.
+uint16_t Main::IkeFragmentSize(uint16_t mtu) const {
+  const uint32_t room = rte_pktmbuf_data_room_size(ctx_->pool) - RTE_PKTMBUF_HEADROOM;
+  return static_cast<uint16_t>(std::min<uint32_t>(mtu, room));
+}
+
+// An IP packet (no Ethernet header; one segment or a chain, direct buffers) cut into
+// fragments of at most `size` bytes. The fragmenter makes each a header buffer plus
+// references into the datagram's segments; each is copied into its header buffer, which
+// comes from the packet pool like any frame on the TX queues, and the references go.
+// The datagram is released once its last reference is.
+void Main::IkeFragment(rte_mbuf* m, uint16_t size, uint16_t port, uint32_t hop, uint64_t now_ms) {
+  constexpr uint32_t kEth = sizeof(rte_ether_hdr);
+  // 64 KB in fragments of 576 bytes (what every IPv4 host takes, RFC 791) is 119.
+  constexpr uint16_t kMaxFrags = 128;
+  rte_mbuf* frags[kMaxFrags];
+  const int nf = rte_ipv4_fragment_packet(m, frags, kMaxFrags, size, ctx_->pool,
+                                          ctx_->frag_indirect);
   rte_pktmbuf_free(m);
   if (nf < 0) {
     c_[shm::kCtr_ipsec_drop_frag]++;
@@ -734,7 +767,7 @@ void Main::IkeTx(rte_mbuf* m, uint64_t now_ms) {
       continue;
     }
     feth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    IkeSend(f, nh.port, hop, now_ms);
+    IkeSend(f, port, hop, now_ms);
   }
 }
 

@@ -1,8 +1,10 @@
-// IKE datagrams as mbufs on the dataplane's rings: frame parsing and building, and the
-// cache-less buffer handling a second process on the same pool needs (ring_transport.h).
+// IKE datagrams as mbufs on the dataplane's rings: frame parsing and building (a chain of
+// segments when one buffer is too small), and the cache-less buffer handling a second
+// process on the same pool needs (ring_transport.h).
 #include "control/ike/ring_transport.h"
 
 #include <rte_mbuf.h>
+#include <rte_memzone.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
@@ -11,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/doorbell.h"
 #include "common/shm_names.h"
 
 namespace arsec::ike {
@@ -19,6 +22,7 @@ namespace {
 constexpr uint16_t kNatTPort = 4500;
 constexpr uint32_t kEth = 14, kIp = 20, kUdp = 8, kMarkerLen = 4;
 constexpr uint8_t kProtoUdp = 17;
+constexpr uint32_t kMaxIpLen = 65535;  // IPv4 total length
 
 uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 uint32_t Be32(const uint8_t* p) {
@@ -73,6 +77,58 @@ void FreeNoCache(rte_mbuf* m) {
   }
 }
 
+// Bytes into a chain of buffers from `mp`: each segment filled before the next is taken.
+// The first keeps the pool's headroom (the dataplane prepends nothing, but the frame
+// starts where a received one would); the others use their whole buffer. release()
+// hands the chain over (nullptr if nothing was written).
+class ChainWriter {
+ public:
+  explicit ChainWriter(rte_mempool* mp) : mp_(mp) {}
+  ~ChainWriter() { FreeNoCache(head_); }
+  ChainWriter(const ChainWriter&) = delete;
+  ChainWriter& operator=(const ChainWriter&) = delete;
+
+  // False when the pool ran out; what was written stays in the chain.
+  bool Write(const uint8_t* p, size_t n) {
+    while (n > 0) {
+      if (last_ == nullptr || rte_pktmbuf_tailroom(last_) == 0) {
+        if (!Grow()) return false;
+      }
+      const size_t k = std::min<size_t>(n, rte_pktmbuf_tailroom(last_));
+      std::memcpy(rte_pktmbuf_mtod_offset(last_, uint8_t*, last_->data_len), p, k);
+      last_->data_len = static_cast<uint16_t>(last_->data_len + k);
+      head_->pkt_len += static_cast<uint32_t>(k);
+      p += k;
+      n -= k;
+    }
+    return true;
+  }
+  rte_mbuf* release() {
+    rte_mbuf* h = head_;
+    head_ = last_ = nullptr;
+    return h;
+  }
+
+ private:
+  bool Grow() {
+    rte_mbuf* s = AllocNoCache(mp_);
+    if (s == nullptr) return false;
+    if (head_ == nullptr) {
+      head_ = s;
+    } else {
+      s->data_off = 0;  // no headroom needed behind the headers
+      last_->next = s;
+      head_->nb_segs++;
+    }
+    last_ = s;
+    return true;
+  }
+
+  rte_mempool* mp_;
+  rte_mbuf* head_ = nullptr;
+  rte_mbuf* last_ = nullptr;
+};
+
 enum class Parsed { kIke, kKeepalive, kBad };
 
 // An Ethernet frame of `len` contiguous bytes: IPv4, UDP, the IKE payload.
@@ -119,12 +175,15 @@ absl::StatusOr<std::unique_ptr<RingTransport>> RingTransport::Attach(absl::Durat
     t->rx_ = rte_ring_lookup(shm::kIkeRxRing);
     t->tx_ = rte_ring_lookup(shm::kIkeTxRing);
     t->pool_ = rte_mempool_lookup(shm::kPacketPool);
-    if (t->rx_ && t->tx_ && t->pool_) break;
+    const rte_memzone* bz = rte_memzone_lookup(shm::kBellsZone);
+    if (bz != nullptr && bz->len >= sizeof(shm::Bells)) t->bells_ = static_cast<shm::Bells*>(bz->addr);
+    if (t->rx_ && t->tx_ && t->pool_ && t->bells_) break;
     if (absl::Now() >= deadline) {
       std::string missing;
       if (!t->rx_) absl::StrAppend(&missing, " ", shm::kIkeRxRing);
       if (!t->tx_) absl::StrAppend(&missing, " ", shm::kIkeTxRing);
       if (!t->pool_) absl::StrAppend(&missing, " ", shm::kPacketPool);
+      if (!t->bells_) absl::StrAppend(&missing, " ", shm::kBellsZone);
       return absl::UnavailableError(
           absl::StrCat("the dataplane's IKE rings are not there (missing:", missing,
                        "); is arsec-dataplane running with the same file prefix?"));
@@ -139,9 +198,7 @@ absl::StatusOr<std::unique_ptr<RingTransport>> RingTransport::Attach(absl::Durat
   return t;
 }
 
-size_t RingTransport::max_message() const {
-  return rte_pktmbuf_data_room_size(pool_) - RTE_PKTMBUF_HEADROOM - kEth - kIp - kUdp;
-}
+size_t RingTransport::max_message() const { return kMaxIpLen - kIp - kUdp; }
 
 absl::Status RingTransport::Send(const Datagram& d) {
   const bool natt = d.sport == kNatTPort;
@@ -152,56 +209,64 @@ absl::Status RingTransport::Send(const Datagram& d) {
   if (blen > max_message()) {
     stats_.tx_too_big++;
     return absl::OutOfRangeError(absl::StrCat(
-        "IKE datagram of ", blen, " bytes does not fit one dataplane packet buffer (at most ",
+        "IKE datagram of ", blen, " bytes is more than one IPv4 datagram carries (at most ",
         max_message(), " bytes of UDP payload)"));
-  }
-  rte_mbuf* m = AllocNoCache(pool_);
-  if (m == nullptr) {
-    stats_.tx_full++;
-    return absl::UnavailableError("no dataplane packet buffer for an IKE datagram");
   }
   const uint32_t ulen = kUdp + static_cast<uint32_t>(blen);
   const uint32_t tl = kIp + ulen;
-  auto* f = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(kEth + tl)));
+  // The headers (and the marker) first, on the stack: the checksum runs over them and
+  // the message where they are contiguous, then everything is copied into the buffers.
+  uint8_t hdr[kEth + kIp + kUdp + kMarkerLen] = {};
   // Ethernet: MACs are the dataplane's to fill; the type already says IPv4.
-  std::memset(f, 0, kEth);
-  Put16(f + 12, 0x0800);
-  uint8_t* ip = f + kEth;
+  Put16(hdr + 12, 0x0800);
+  uint8_t* ip = hdr + kEth;
   uint8_t* udp = ip + kIp;
-  uint8_t* body = udp + kUdp;
+  size_t hlen = kEth + kIp + kUdp;
+  static constexpr uint8_t kKeepalive = 0xff;
+  const uint8_t* payload = d.data.data();
+  size_t plen = d.data.size();
   if (d.keepalive) {
-    body[0] = 0xff;
-  } else {
-    if (natt) {
-      std::memset(body, 0, kMarkerLen);
-      body += kMarkerLen;
-    }
-    if (!d.data.empty()) std::memcpy(body, d.data.data(), d.data.size());
+    payload = &kKeepalive;
+    plen = 1;
+  } else if (natt) {
+    hlen += kMarkerLen;  // four zero bytes, already there
   }
   Put16(udp, d.sport);
   Put16(udp + 2, d.dport);
   Put16(udp + 4, static_cast<uint16_t>(ulen));
-  Put16(udp + 6, 0);
   // With a zero source the dataplane adds its chosen address to this sum (RFC 1624).
-  uint16_t ck = static_cast<uint16_t>(~Fold(Sum(udp, ulen, PseudoSum(d.src, d.dst, ulen))));
+  // The UDP header and the marker are of even length, so the message's words line up.
+  const uint64_t sum =
+      Sum(payload, plen, Sum(udp, hlen - kEth - kIp, PseudoSum(d.src, d.dst, ulen)));
+  const uint16_t ck = static_cast<uint16_t>(~Fold(sum));
   Put16(udp + 6, ck == 0 ? 0xffff : ck);
   ip[0] = 0x45;
-  ip[1] = 0;
   Put16(ip + 2, static_cast<uint16_t>(tl));
   Put16(ip + 6, 0);  // no DF: the dataplane fragments what exceeds the egress MTU
   ip[8] = 64;
   ip[9] = kProtoUdp;
   Put32(ip + 12, d.src);
   Put32(ip + 16, d.dst);
+
+  ChainWriter w(pool_);
+  if (!w.Write(hdr, hlen) || !w.Write(payload, plen)) {
+    stats_.tx_full++;  // the writer gives back what it took
+    return absl::UnavailableError(
+        absl::StrCat("no dataplane packet buffers for an IKE datagram of ", blen, " bytes"));
+  }
+  rte_mbuf* m = w.release();
+  // The IPv4 header is in the first segment (Attach checked the room).
+  uint8_t* mip = rte_pktmbuf_mtod_offset(m, uint8_t*, kEth);
   absl::MutexLock lock(&send_mu_);
-  Put16(ip + 4, ip_id_++);
-  Put16(ip + 10, 0);
-  Put16(ip + 10, static_cast<uint16_t>(~Fold(Sum(ip, kIp))));
+  Put16(mip + 4, ip_id_++);
+  Put16(mip + 10, 0);
+  Put16(mip + 10, static_cast<uint16_t>(~Fold(Sum(mip, kIp))));
   if (rte_ring_sp_enqueue(tx_, m) != 0) {
     FreeNoCache(m);
     stats_.tx_full++;
     return absl::UnavailableError("the dataplane's IKE transmit ring is full");
   }
+  shm::Ring(bells_->main);  // the main lcore may be asleep
   stats_.tx++;
   return absl::OkStatus();
 }
@@ -239,12 +304,16 @@ size_t RingTransport::Receive(std::vector<Datagram>& out, size_t max) {
 }
 
 void RingTransport::Wait(int timeout_ms) {
-  if (rte_ring_count(rx_) != 0 || timeout_ms <= 0) return;
-  // No descriptor to sleep on: look every half millisecond, which costs next to nothing
-  // and adds at most that much to an IKE round trip.
+  if (timeout_ms <= 0) return;
+  // The main lcore rings the ike_rx bell after queueing datagrams: sleep on it, noting
+  // it before each look at the ring so that a datagram queued after the look wakes us.
   const absl::Time deadline = absl::Now() + absl::Milliseconds(timeout_ms);
-  while (rte_ring_count(rx_) == 0 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Microseconds(500));
+  for (;;) {
+    const uint32_t bell = shm::Peek(bells_->ike_rx);
+    if (rte_ring_count(rx_) != 0) return;
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return;
+    shm::Wait(bells_->ike_rx, bell, absl::ToInt64Nanoseconds(left));
   }
 }
 

@@ -17,7 +17,9 @@ ISAKMP: the PERMIT policy for UDP 500 first, an ACTION=IPSEC KEYMAN=ISAKMP polic
            dataplane fills in ppp0's and fixes the checksums), on 4500 with the marker,
            and one larger than ppp0's MTU (the dataplane fragments it); the WAN host's
            kernel must accept all of them. What the WAN host sends back arrives through
-           arsec_ike_rx, parsed.
+           arsec_ike_rx, parsed. Datagrams larger than one buffer (chains) up to
+           the 64 KB limit leave in fragments of ppp0's MTU that the WAN host's
+           kernel reassembles byte for byte.
   acquire  pings from the LAN host to 198.51.100.1 hit the KEYMAN=ISAKMP policy that has
            no SA: dropped (ipsecDropNoSa), and at most one acquire per second
            (ipsecAcquires) reaches arsec-control's IKE daemon (SHOW ISAKMP COUNTERS).
@@ -229,3 +231,80 @@ def test_acquire_per_policy_per_second(gw):
     c2 = lab.counters()
     time.sleep(1.2)
     assert lab.counters().get("ipsecAcquires", 0) == c2.get("ipsecAcquires", 0)
+
+
+def _ip_stats(ns: netlab.Netns) -> dict[str, int]:
+    """The namespace's IPv4 counters (/proc/net/snmp "Ip:"), for reassembly."""
+    lines = [l.split() for l in ns.run("cat", "/proc/net/snmp").stdout.splitlines()
+             if l.startswith("Ip:")]
+    return {k: int(v) for k, v in zip(lines[0][1:], lines[1][1:])}
+
+
+BIG_LISTENER = """
+import select, socket, sys, time
+want = int(sys.argv[1])
+socks = []
+for port in (500, 4500):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((sys.argv[2], port))
+    socks.append(s)
+print("ready", flush=True)
+end = time.time() + 20
+got = 0
+while got < want and time.time() < end:
+    r, _, _ = select.select(socks, [], [], 0.2)
+    for s in r:
+        data, (src, sport) = s.recvfrom(65535)
+        print(src, sport, s.getsockname()[1], len(data), data.hex(), flush=True)
+        got += 1
+"""
+
+
+@pytest.mark.skipif(not os.access(PROBE, os.X_OK), reason=f"{PROBE} is not built")
+def test_ike_larger_than_a_buffer_leaves_in_fragments(gw):
+    """Datagrams RingTransport has to chain (more than a 2 KB buffer holds; certificates)
+    up to the largest an IPv4 datagram carries: the dataplane fragments each chain to
+    ppp0's MTU of 1500 and the WAN host's kernel reassembles every byte (checksums right,
+    the source the dataplane filled in included)."""
+    lab = gw
+    before, ip_before = lab.counters(), _ip_stats(lab.wan)
+    lab.stop_control()
+    # (src, dport, payload): a two-buffer chain, a ten-buffer one, the 64 KB limit (on
+    # 500, with the source left to the dataplane), and one on 4500 with the marker.
+    pat = bytes(range(256)).hex()
+    specs = [("0.0.0.0", 500, ISAKMP_HDR + "ab" * 2972),
+             (WAN_GW, 500, ISAKMP_HDR + (pat * 79)[:2 * 19972]),
+             ("0.0.0.0", 500, ISAKMP_HDR + (pat * 256)[:2 * (65507 - 28)]),
+             (WAN_GW, 4500, ISAKMP_HDR + "5a" * 8972)]
+    listener = lab.wan.popen(netlab.PYTHON, "-u", "-c", BIG_LISTENER, str(len(specs)), WAN_HOST)
+    try:
+        assert listener.stdout.readline().strip() == b"ready"
+        args = []
+        for src, dport, hexload in specs:
+            args += [src, WAN_HOST, str(dport), str(dport), hexload]
+        probe = lab.gw.run(str(PROBE), lab.file_prefix, "500", *args, timeout=30, check=False)
+        assert probe.returncode == 0, probe.stderr
+        out, _ = listener.communicate(timeout=30)
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+            listener.wait()
+    lab.start_control()
+    got = sorted(tuple(l.split()) for l in out.decode().splitlines())
+    marker = {500: "", 4500: "00000000"}
+    want = sorted((WAN_GW, str(p), str(p), str(len(h) // 2 + len(marker[p]) // 2), marker[p] + h)
+                  for _, p, h in specs)
+    assert [g[:4] for g in got] == [w[:4] for w in want], [g[:4] for g in got]
+    assert got == want, "a datagram arrived with other bytes than were sent"
+
+    c = lab.counters()
+    assert c.get("ikeTx", 0) - before.get("ikeTx", 0) == len(specs), c
+    for k in ("dropIkeTxBad", "dropIkeTxNoRoute", "ipsecDropFragment", "dropTooBig", "dropNoMbuf"):
+        assert c.get(k, 0) == before.get(k, 0), (k, c)
+    # On the wire: IP fragments of at most 1500 bytes, ceil((length - 20) / 1480) of each
+    # datagram, put together again by the WAN host's kernel.
+    ip = _ip_stats(lab.wan)
+    frags = sum(-(-(20 + 8 + len(marker[p]) // 2 + len(h) // 2 - 20) // 1480) for _, p, h in specs)
+    assert ip["ReasmOKs"] - ip_before["ReasmOKs"] == len(specs), (ip_before, ip)
+    assert ip["ReasmReqds"] - ip_before["ReasmReqds"] == frags, (frags, ip_before, ip)
+    assert ip["ReasmFails"] == ip_before["ReasmFails"], (ip_before, ip)

@@ -275,6 +275,64 @@ def test_aggressive_mode_rsasig_peer_any(lab):
     assert "AGGRESSIVE" in lab.a.cli(f"SHOW ISAKMP SA={isakmp_sas(lab)[0].split()[0]}").text
 
 
+def big_certificate(lab: SwanLab) -> int:
+    """gw-a's certificate made again at test time, same key, DN and CA, with a hundred
+    more subjectAltNames: about 7 KB, so the CERT payload alone is more than one 2 KB
+    dataplane buffer holds and the IKE message leaves arsec as a chain of buffers, in
+    IP fragments at MTU 1500. Replaces gw-a.pem in arsec's configuration directory;
+    returns its DER size."""
+    work = lab.a.dir / "bigcert"
+    work.mkdir(exist_ok=True)
+    sans = ",".join(f"DNS:host-{i:03d}.a-long-name-to-make-a-large-certificate.example.test"
+                    for i in range(100))
+    (work / "ext.cnf").write_text(
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+        f"subjectAltName=DNS:gw-a.example.test,email:gw-a@example.test,IP:{SITE_A.wan},{sans}\n")
+    netlab.run(["openssl", "req", "-new", "-key", str(DATA / "rsa-peer-key.pem"),
+                "-subj", "/C=JP/O=arsec test/OU=vpn/CN=gw-a", "-out", str(work / "gw-a.csr")])
+    netlab.run(["openssl", "x509", "-req", "-in", str(work / "gw-a.csr"),
+                "-CA", str(DATA / "rsa-ca-cert.pem"), "-CAkey", str(DATA / "rsa-ca-key.pem"),
+                "-set_serial", "4", "-days", "2", "-extfile", str(work / "ext.cnf"),
+                "-out", str(lab.a.dir / "gw-a.pem")])
+    netlab.run(["openssl", "x509", "-in", str(lab.a.dir / "gw-a.pem"), "-outform", "DER",
+                "-out", str(work / "gw-a.der")])
+    return (work / "gw-a.der").stat().st_size
+
+
+def reassembled(ns: netlab.Netns) -> int:
+    """IP datagrams the namespace's kernel put together from fragments."""
+    lines = [l.split() for l in ns.run("cat", "/proc/net/snmp").stdout.splitlines()
+             if l.startswith("Ip:")]
+    return int(dict(zip(lines[0][1:], lines[1][1:]))["ReasmOKs"])
+
+
+@pytest.mark.parametrize("initiator", ["strongswan", "arsec"])
+def test_main_mode_rsasig_certificate_larger_than_a_buffer(lab, initiator):
+    install_rsa_files(lab)
+    size = big_certificate(lab)
+    assert size > 4096, size
+    lab.a.cli_script(arsec_commands(rsa=True))
+    before = reassembled(lab.sw)
+    if initiator == "strongswan":
+        swan_start_rsa(lab, initiate=True)
+        wait_for(lambda: isakmp_sas(lab), 20, "the ISAKMP SA", lab)
+    else:
+        swan_start_rsa(lab, initiate=False)
+        wait_for(lambda: lab.ping_a_to_b(count=2).received > 0, 40, "traffic after acquire", lab)
+        lab.swan("wait-sa", lab.instance, "--timeout", "20")
+    traffic_both_ways(lab)
+    check_sas(lab)
+    check_rsa_sa(lab)
+    # strongSwan got the whole message with arsec's certificate (main mode 5 or 6, on
+    # 4500 after NAT-T's float), which crossed the wire in fragments, and checked it.
+    logs = lab.swan_logs(400)
+    sizes = [int(n) for n in re.findall(
+        rf"received packet: from {re.escape(SITE_A.wan)}\[\d+\] to \S+ \((\d+) bytes\)", logs)]
+    assert sizes and max(sizes) > size, (size, sizes, logs)
+    assert re.search(r"received end entity cert \"" + re.escape(DN_A) + '"', logs), logs
+    assert reassembled(lab.sw) > before, "no IKE message arrived in fragments"
+
+
 # ---------------------------------------------------------------- XAUTH
 
 XAUTH_USER, XAUTH_PASS = "client1", "passclie1"
