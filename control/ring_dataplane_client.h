@@ -1,8 +1,9 @@
 // DataplaneClient over the shared rings of common/shm_names.h (arsec-control is a DPDK
 // secondary process; the dataplane created the rings, the message pool and the stats zone).
 //
-// One request is in flight at a time: the reply ring has a single consumer, and the
-// dataplane answers in order, so a mutex around send-and-wait is both simple and enough.
+// One caller at a time: the reply ring has a single consumer, and the dataplane answers in
+// order, so a mutex around send-and-wait is both simple and enough. A caller may pipeline
+// several requests (Transact: a whole SPD), matched to their replies by sequence number.
 // A reply whose sequence number is not the one awaited belongs to a request that already
 // timed out; it is freed and ignored. Neither side polls with sleeps: a request rings the
 // main lcore's doorbell, and the reply rings ours (common/doorbell.h), so a round trip
@@ -15,6 +16,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "control/dataplane_client.h"
 
 struct rte_ring;
@@ -64,6 +66,12 @@ class RingDataplaneClient final : public DataplaneClient {
   // Sends `req` (type and body filled by the caller) and copies the reply into `*reply`.
   // A negative result from the dataplane becomes a status carrying its reason.
   absl::Status Call(const msg::Message& req, msg::Message* reply) ABSL_LOCKS_EXCLUDED(mu_);
+  // Sends `reqs` in order, up to kWindow in flight, and waits for every reply. Returns the
+  // first error (the requests after it were still carried out); `last_reply` (if not
+  // null) gets the last request's reply.
+  absl::Status Transact(absl::Span<const msg::Message> reqs, msg::Message* last_reply)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  static constexpr size_t kWindow = 256;  // of the ring's 1024 and the pool's 4095
 
   rte_ring* requests_ = nullptr;
   rte_ring* replies_ = nullptr;

@@ -20,6 +20,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/doorbell.h"
 #include "common/shm_names.h"
 #include "control/config/log_buffer.h"
 #include "control/dp_events.h"
@@ -35,6 +36,7 @@ struct Shared {
   rte_ring* evt = nullptr;
   rte_mempool* pool = nullptr;
   shm::Stats* stats = nullptr;
+  shm::Bells* bells = nullptr;
 };
 
 // EAL leaves its runtime directory behind; this test binary's is removed at exit.
@@ -70,7 +72,11 @@ Shared* Eal() {
                                  0, 0, nullptr, nullptr, nullptr, nullptr, SOCKET_ID_ANY, 0);
     const rte_memzone* mz =
         rte_memzone_reserve(shm::kStatsZone, sizeof(shm::Stats), SOCKET_ID_ANY, 0);
-    if (!s->req || !s->rep || !s->evt || !s->pool || !mz) return (Shared*)nullptr;
+    const rte_memzone* bz =
+        rte_memzone_reserve(shm::kBellsZone, sizeof(shm::Bells), SOCKET_ID_ANY, 0);
+    if (!s->req || !s->rep || !s->evt || !s->pool || !mz || !bz) return (Shared*)nullptr;
+    s->bells = static_cast<shm::Bells*>(bz->addr);
+    std::memset(s->bells, 0, sizeof(*s->bells));
     s->stats = static_cast<shm::Stats*>(mz->addr);
     std::memset(s->stats, 0, sizeof(*s->stats));
     return s;
@@ -91,20 +97,27 @@ class Responder {
   std::atomic<int> handled{0};
   std::atomic<int> spd_msgs{0}, spd_rules{0}, spd_commits{0};
   std::atomic<int> sa_key_bytes{0};   // cipher key length of the last kSaAdd seen
-
+  std::atomic<int> fail_spd_rules_at{-1};  // the kSpdRules message (0-based) to refuse
+  std::atomic<uint32_t> max_backlog{0};    // most requests seen waiting at once
+  std::atomic<bool> seq_in_order{true};    // every request's seq one above the last
  private:
   void Loop() {
     while (!stop_) {
       void* obj;
+      const uint32_t backlog = rte_ring_count(s_->req);
       if (rte_ring_dequeue(s_->req, &obj) != 0) {
         std::this_thread::yield();
         continue;
       }
+      if (backlog > max_backlog) max_backlog = backlog;
       if (int d = delay_ms.load()) std::this_thread::sleep_for(std::chrono::milliseconds(d));
       auto* m = static_cast<msg::Message*>(obj);
+      if (last_seq_ != 0 && m->seq != last_seq_ + 1) seq_in_order = false;
+      last_seq_ = m->seq;
       Handle(m);
       ++handled;
       while (rte_ring_enqueue(s_->rep, m) != 0) std::this_thread::yield();
+      shm::Ring(s_->bells->reply);
     }
   }
   void Handle(msg::Message* m) {
@@ -150,10 +163,23 @@ class Responder {
         spd_rules = 0;
         break;
       case msg::Type::kSpdRules:
+        if (spd_msgs.load() == fail_spd_rules_at.load()) {
+          m->result = -EINVAL;
+          std::snprintf(m->reason, sizeof(m->reason), "SPD rule names port 99");
+          spd_failed_ = true;
+          break;
+        }
         ++spd_msgs;
         spd_rules += static_cast<int>(m->body.spd_rules.count);
         break;
       case msg::Type::kSpdCommit:
+        // As the dataplane: a staged SPD short of its rules is not committed.
+        if (spd_failed_) {
+          m->result = -EPERM;
+          std::snprintf(m->reason, sizeof(m->reason), "SPD has fewer rules than announced");
+          spd_failed_ = false;
+          break;
+        }
         ++spd_commits;
         break;
       case msg::Type::kSaAdd:
@@ -164,6 +190,8 @@ class Responder {
     }
   }
   Shared* s_;
+  uint32_t last_seq_ = 0;
+  bool spd_failed_ = false;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
@@ -265,6 +293,44 @@ TEST_F(RingClientTest, IpsecSpdInChunksAndNoKeyLeftInThePool) {
   auto c = client->ReadIpsecCounters({2, 3}, {0});
   ASSERT_TRUE(c.ok());
   EXPECT_FALSE(c->available);   // this fake dataplane publishes no IPsec memzone
+}
+
+// A whole SPD goes as one pipelined batch: the requests queue up behind each other rather
+// than waiting a round trip each, and they still arrive in order.
+TEST_F(RingClientTest, LargeSpdIsPipelinedInOrder) {
+  Responder r(shared);
+  r.delay_ms = 0;
+  std::vector<msg::SpdRuleWire> rules(10000);
+  for (uint32_t i = 0; i < rules.size(); ++i) rules[i].policy_id = i;
+  ASSERT_TRUE(client->ReplaceSpd(rules).ok());
+  EXPECT_EQ(r.spd_msgs.load(), 313);   // ceil(10000 / 32)
+  EXPECT_EQ(r.spd_rules.load(), 10000);
+  EXPECT_EQ(r.spd_commits.load(), 1);
+  EXPECT_TRUE(r.seq_in_order.load());
+  EXPECT_GT(r.max_backlog.load(), 1u);  // more than one request was in flight
+  EXPECT_LE(r.max_backlog.load(), 256u);
+  // The client is in step afterwards: a plain request gets its own answer.
+  auto h = client->Hello();
+  ASSERT_TRUE(h.ok()) << h.status();
+}
+
+// A rules message refused in the middle of the batch: the error is the caller's, the
+// dataplane's commit refuses the short SPD, and every reply is still collected (the
+// next request is not answered with a stale reply of the batch).
+TEST_F(RingClientTest, RefusedSpdChunkFailsTheWholeReplace) {
+  Responder r(shared);
+  r.fail_spd_rules_at = 5;
+  std::vector<msg::SpdRuleWire> rules(1000);
+  absl::Status s = client->ReplaceSpd(rules);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("port 99"));
+  EXPECT_EQ(r.spd_commits.load(), 0);
+  r.fail_spd_rules_at = -1;
+  msg::AddrBody a{};
+  a.addr = 0x0a000001;
+  EXPECT_EQ(client->AddAddress(a).code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(client->ReplaceSpd(rules).ok());
+  EXPECT_EQ(r.spd_commits.load(), 1);
 }
 
 TEST_F(RingClientTest, StatsFromTheMemzone) {
