@@ -436,9 +436,8 @@ def test_seed_vpn_clients_at_once(hub, tmp_path):
         assert res.transmitted == 50 and res.lost == 0, f"client {k} during client 3's reboot: {res.text}"
 
     # Clients 1 and 2 kept their SAs, phase 1 and phase 2 alike, and were never
-    # renegotiated; the centre drops client 3's old bundle (same policy, same peer)
-    # DELETEDELAY seconds after the new one came. (Its old ISAKMP SA stays until it
-    # expires: an aggressive mode initiator carries no INITIAL-CONTACT here.)
+    # renegotiated. The rebooted client 3 said INITIAL-CONTACT in its third aggressive
+    # mode message, so the centre dropped its old ISAKMP SA and old bundle at once.
     for k in (1, 2):
         (row,) = [r for r in esp_rows(centre) if r["Policy"] == f"v{k}"]
         assert (int(row["OutSPI"]), int(row["InSPI"])) == spis[k], (k, row)
@@ -447,7 +446,11 @@ def test_seed_vpn_clients_at_once(hub, tmp_path):
             (f"peer{k}", *isakmp[k][1:]), d
     wait_for("client 3's old SAs are still on the centre",
              lambda: len([r for r in esp_rows(centre) if r["Policy"] == "v3"]) == 1, 15, lab)
+    remote_ids = [detail(centre.cli(f"SHOW ISAKMP SA={r['SA Id']}").text).get("Remote ID")
+                  for r in parse_table(centre.cli("SHOW ISAKMP SA").text)]
+    assert sorted(remote_ids) == ["peer1", "peer2", "peer3"], centre.cli("SHOW ISAKMP SA").text
     log = flat_log(centre)
+    assert "INITIAL-CONTACT from the peer" in log, log
     assert phase1s(log) == {**phase1s_before, 3: phase1s(log)[3]}, log
     assert phase1s(log)[3] > phase1s_before[3], log
     for site in lab.sites:
