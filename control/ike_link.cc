@@ -118,9 +118,9 @@ std::shared_ptr<ike::IkeConfig> BuildIkeConfig(const IsakmpModel& isakmp, const 
     cfg->peers.push_back(std::move(p));
   }
   for (const Policy* pol : ipsec.PoliciesInOrder()) {
-    // Two look-ups rule out PERMIT, DENY and manually keyed policies before the full
-    // view (a script of thousands of manual policies rebuilds this after each command).
-    if (pol->Get("ACTION") != "IPSEC" || pol->Get("KEYMANAGEMENT") == "MANUAL") continue;
+    // PERMIT, DENY and manually keyed policies are skipped before the full view (a
+    // script of thousands of manual policies rebuilds this after each command).
+    if (!pol->ike_keyed) continue;
     auto v = ipsec.View(*pol);
     if (!v.ok() || v->action != PolicyAction::kIpsec || v->keyman != KeyManagement::kIsakmp)
       continue;

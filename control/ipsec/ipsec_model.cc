@@ -501,6 +501,7 @@ absl::Status IpsecModel::CreatePolicy(absl::string_view name,
   auto v = View(p);
   if (!v.ok()) return v.status();
   p.port = v->port;
+  p.ike_keyed = v->action == PolicyAction::kIpsec && v->keyman == KeyManagement::kIsakmp;
   p.id = UINT32_MAX;   // not yet in the model: CheckPolicy must not find it
   if (absl::Status s = CheckPolicy(p, *v); !s.ok()) return s;
   p.id = AllocatePolicyId();
@@ -569,6 +570,7 @@ absl::Status IpsecModel::SetPolicy(absl::string_view name,
   auto v = View(next);
   if (!v.ok()) return v.status();
   next.port = v->port;
+  next.ike_keyed = v->action == PolicyAction::kIpsec && v->keyman == KeyManagement::kIsakmp;
   if (absl::Status s = CheckPolicy(next, *v); !s.ok()) return s;
   Policy old = cur;
   const std::vector<uint32_t> old_order = order_;

@@ -88,6 +88,10 @@ struct Policy {
   uint16_t port = 0;                         // dataplane port of INTERFACE's base
   std::map<std::string, std::string> params; // canonical name -> stored value
   uint8_t debug = 0;                         // DEBUG bits (not configuration)
+  // ACTION=IPSEC KEYMANAGEMENT=ISAKMP, i.e. of interest to IKE; set by IpsecModel from
+  // the policy's view whenever its parameters change, so that the IKE configuration
+  // (rebuilt after every IPsec command) skips the others without parsing them.
+  bool ike_keyed = false;
 
   bool Has(absl::string_view p) const { return params.count(std::string(p)) != 0; }
   std::string Get(absl::string_view p) const {

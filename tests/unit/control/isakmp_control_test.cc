@@ -537,10 +537,27 @@ TEST(IsakmpControl, ConfigChangedAfterEveryChangeTheDaemonReads) {
   EXPECT_EQ(ike.last->policies[0].local, 0x01010101u);
   EXPECT_EQ(ike.last->policies[0].specs.size(), 1u);
   EXPECT_TRUE(ike.last->enabled);
+  // Only ACTION=IPSEC KEYMAN=ISAKMP policies reach the daemon, however they got so: a
+  // PERMIT and a manual one stay out, and SET moves a policy in or out.
+  expect_change("CREATE IPSEC POLICY=isa INT=ppp0 ACTION=PERMIT LPORT=500 RPORT=500 TRANSPORT=UDP", 1);
+  expect_change("CREATE IPSEC POLICY=vpn2 INT=ppp0 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER=3.3.3.3", 1);
+  auto names = [&] {
+    std::vector<std::string> n;
+    for (const auto& p : ike.last->policies) n.push_back(p.name);
+    return n;
+  };
+  EXPECT_THAT(names(), ::testing::ElementsAre("vpn", "vpn2"));
+  expect_change("SET IPSEC POLICY=vpn2 ACTION=PERMIT", 1);
+  EXPECT_THAT(names(), ::testing::ElementsAre("vpn"));
+  expect_change("SET IPSEC POLICY=vpn2 ACTION=IPSEC KEYMAN=ISAKMP BUNDLE=1 PEER=3.3.3.3", 1);
+  EXPECT_THAT(names(), ::testing::ElementsAre("vpn", "vpn2"));
+  expect_change("DESTROY IPSEC POLICY=vpn2", 1);
+  expect_change("DESTROY IPSEC POLICY=isa", 1);
+  EXPECT_THAT(names(), ::testing::ElementsAre("vpn"));
   expect_change("DESTROY ISAKMP POLICY=i", 1);
   EXPECT_TRUE(ike.last->peers.empty());
   EXPECT_FALSE(a.Run("DESTROY ISAKMP POLICY=i").ok);
-  EXPECT_EQ(changes, 11);
+  EXPECT_EQ(changes, 17);
   // A replay signals once, at its end.
   changes = 0;
   ReplayReport rep = a.ctl->Replay(
