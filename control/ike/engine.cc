@@ -1,6 +1,8 @@
 #include "control/ike/engine.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -131,6 +133,16 @@ Exchange::Exchange(Engine& e, IkeSa* sa, ExchangeType type, bool initiator, uint
       id_(e.NextExchangeId()), started_(e.Now()) {
   const uint32_t ms = sa && sa->cfg ? sa->cfg->msg_timeout_ms : 2000;
   retx_timeout_ = absl::Milliseconds(ms);
+  // Ids only grow: appending keeps the SA's list in exchange id order.
+  e_.xchgs_by_sa_[sa_].push_back(this);
+}
+
+Exchange::~Exchange() {
+  auto it = e_.xchgs_by_sa_.find(sa_);
+  if (it == e_.xchgs_by_sa_.end()) return;
+  auto& l = it->second;
+  l.erase(std::remove(l.begin(), l.end(), this), l.end());
+  if (l.empty()) e_.xchgs_by_sa_.erase(it);
 }
 
 void Exchange::OnTimeout() { Finish(false, "no answer from the peer"); }
@@ -287,24 +299,25 @@ absl::StatusOr<Bytes> Engine::Seal(IkeSa& sa, Header h, const std::vector<Payloa
 void Engine::Configure(std::shared_ptr<const IkeConfig> cfg) {
   const bool was_enabled = cfg_->enabled;
   cfg_ = std::move(cfg);
-  // PeerConfig pointers of live SAs now point into the old snapshot: re-resolve by name.
+  IndexConfig();
+  // PeerConfig pointers of live SAs now point into the old snapshot: re-resolve by name
+  // (the last policy of that name, as a scan would find it).
   for (auto& [id, sa] : sas_) {
-    const PeerConfig* found = nullptr;
-    for (const auto& p : cfg_->peers)
-      if (p.name == sa->policy) found = &p;
-    sa->cfg = found;
+    auto p = peer_by_name_.find(sa->policy);
+    sa->cfg = p == peer_by_name_.end() ? nullptr : p->second;
   }
-  for (auto it = sas_.begin(); it != sas_.end();) {
+  std::vector<uint32_t> ids;
+  for (auto& [id, sa] : sas_) ids.push_back(id);
+  for (uint32_t id : ids) {
+    auto it = sas_.find(id);
+    if (it == sas_.end()) continue;
     IkeSa& sa = *it->second;
     if (sa.cfg == nullptr || !cfg_->enabled) {
       // The ISAKMP policy is gone (or the module off): its SAs go, IPsec SAs stay until
       // they expire.
       DeleteIkeSa(sa, cfg_->enabled || was_enabled, cfg_->enabled ? "ISAKMP policy removed"
                                                                   : "ISAKMP disabled");
-      it = sas_.begin();   // DeleteIkeSa erased it; restart (small maps)
-      continue;
     }
-    ++it;
   }
   // Policies that no longer exist lose their pending acquires.
   pending_.erase(std::remove_if(pending_.begin(), pending_.end(),
@@ -338,53 +351,73 @@ void Engine::Prenegotiate() {
   if (!pending_.empty()) RunPending();
 }
 
+void Engine::IndexConfig() {
+  peers_by_addr_.clear();
+  any_peers_.clear();
+  peer_by_name_.clear();
+  policy_by_id_.clear();
+  local_by_peer_.clear();
+  for (const auto& p : cfg_->peers) {
+    if (p.any) {
+      any_peers_.push_back(&p);
+    } else {
+      peers_by_addr_[p.peer].push_back(&p);
+    }
+    peer_by_name_.insert_or_assign(p.name, &p);
+  }
+  for (const auto& p : cfg_->policies) {
+    policy_by_id_.emplace(p.policy_id, &p);
+    if (p.local != 0) local_by_peer_.emplace(p.view.peer, p.local);
+  }
+}
+
 const PeerConfig* Engine::FindPeerByAddress(uint32_t peer) const {
-  for (const auto& p : cfg_->peers)
-    if (!p.any && p.peer == peer) return &p;
-  for (const auto& p : cfg_->peers)
-    if (p.any) return &p;
-  return nullptr;
+  auto it = peers_by_addr_.find(peer);
+  if (it != peers_by_addr_.end()) return it->second.front();
+  return any_peers_.empty() ? nullptr : any_peers_.front();
 }
 
 const PeerConfig* Engine::FindPeerById(uint32_t peer, const Identity& id) const {
   // A fixed-address policy with no REMOTEID or a matching one, then PEER=ANY policies
   // whose REMOTEID matches, then PEER=ANY ones without REMOTEID.
-  for (const auto& p : cfg_->peers)
-    if (!p.any && p.peer == peer && (!p.remote_id || *p.remote_id == id)) return &p;
-  for (const auto& p : cfg_->peers)
-    if (p.any && p.remote_id && *p.remote_id == id) return &p;
-  for (const auto& p : cfg_->peers)
-    if (p.any && !p.remote_id) return &p;
+  auto it = peers_by_addr_.find(peer);
+  if (it != peers_by_addr_.end())
+    for (const PeerConfig* p : it->second)
+      if (!p->remote_id || *p->remote_id == id) return p;
+  for (const PeerConfig* p : any_peers_)
+    if (p->remote_id && *p->remote_id == id) return p;
+  for (const PeerConfig* p : any_peers_)
+    if (!p->remote_id) return p;
   return nullptr;
 }
 
 const Phase2Policy* Engine::FindPolicy(uint32_t policy_id) const {
-  for (const auto& p : cfg_->policies)
-    if (p.policy_id == policy_id) return &p;
-  return nullptr;
+  auto it = policy_by_id_.find(policy_id);
+  return it == policy_by_id_.end() ? nullptr : it->second;
 }
 
 IkeSa* Engine::UsableSa(uint32_t peer) {
+  const SaList& sas = SasOf(peer);
   IkeSa* best = nullptr;
-  for (auto& [id, sa] : sas_) {
-    if (sa->peer != peer || !sa->established_ok() || sa->soft_done) continue;
-    if (best == nullptr || sa->established > best->established) best = sa.get();
+  for (IkeSa* sa : sas) {
+    if (!sa->established_ok() || sa->soft_done) continue;
+    if (best == nullptr || sa->established > best->established) best = sa;
   }
   if (best) return best;
-  for (auto& [id, sa] : sas_)   // an expiring one still carries quick mode
-    if (sa->peer == peer && sa->established_ok()) return sa.get();
+  for (IkeSa* sa : sas)   // an expiring one still carries quick mode
+    if (sa->established_ok()) return sa;
   return nullptr;
 }
 
 bool Engine::HasBundlesWith(uint32_t peer) const {
-  for (const auto& [h, b] : bundles_)
-    if (b.peer == peer && !b.remove_at) return true;
+  for (uint32_t h : BundlesOf(peer))
+    if (!bundles_.at(h).remove_at) return true;
   return false;
 }
 
 uint32_t Engine::LocalFor(uint32_t peer) const {
-  for (const auto& p : cfg_->policies)
-    if (p.view.peer == peer && p.local != 0) return p.local;
+  auto it = local_by_peer_.find(peer);
+  if (it != local_by_peer_.end()) return it->second;
   return cfg_->local_addrs.empty() ? 0 : cfg_->local_addrs.front();
 }
 
@@ -400,14 +433,16 @@ IkeSa* Engine::NewSa(bool initiator, uint32_t local, uint32_t peer, const PeerCo
   sa->last_peer_activity = Now();
   IkeSa* raw = sa.get();
   sas_[raw->id] = std::move(sa);
+  IndexSa(raw);
   return raw;
 }
 
 void Engine::StartPhase1(const PeerConfig& cfg, uint32_t local, uint32_t peer) {
   IkeSa* sa = NewSa(true, local, peer, &cfg);
   Bytes c = Random(8);
-  for (int i = 0; i < 8; ++i) sa->icookie = sa->icookie << 8 | c[i];
-  if (sa->icookie == 0) sa->icookie = 1;
+  uint64_t icookie = 0;
+  for (int i = 0; i < 8; ++i) icookie = icookie << 8 | c[i];
+  SetCookies(*sa, icookie == 0 ? 1 : icookie, 0);
   sa->xauth_done = cfg.xauth == XauthRole::kNone;
   auto x = std::make_unique<Phase1Exchange>(*this, sa, cfg.aggressive, true);
   Phase1Exchange* raw = x.get();
@@ -471,7 +506,7 @@ void Engine::AdoptBundle(const AdoptedSaBundle& a) {
   b.out_spis = a.out_spis;
   b.installed = Now();
   b.adopted = true;
-  bundles_[a.handle] = std::move(b);
+  AddBundle(a.handle, std::move(b));
   const Phase2Policy* p = FindPolicy(a.policy_id);
   Log(3, absl::StrCat("IPsec SA bundle of policy ", p ? p->name : absl::StrCat("id ", a.policy_id),
                       " with peer ", Ip(a.peer), " adopted after a restart",
@@ -483,7 +518,7 @@ void Engine::AdoptBundle(const AdoptedSaBundle& a) {
 }
 
 void Engine::HardExpired(uint32_t handle) {
-  if (bundles_.erase(handle) == 0) return;
+  if (!EraseBundle(handle)) return;
   env_.installer->Remove(handle);   // the rest of the bundle goes with the expired SA
   Count(Ctr::kIpsecSasDeleted);
 }
@@ -498,10 +533,9 @@ void Engine::RunPending() {
       continue;
     }
     bool negotiating = false;
-    for (auto& [id, s] : sas_)
-      if (s->peer == a.peer && s->state == IkeSaState::kNegotiating) negotiating = true;
-    for (auto& [id, s] : sas_)
-      if (s->peer == a.peer && s->state == IkeSaState::kEstablished && !s->xauth_done)
+    for (IkeSa* s : SasOf(a.peer))
+      if (s->state == IkeSaState::kNegotiating ||
+          (s->state == IkeSaState::kEstablished && !s->xauth_done))
         negotiating = true;
     if (!negotiating) {
       const PeerConfig* pc = FindPeerByAddress(a.peer);
@@ -528,7 +562,7 @@ void Engine::StartQuick(IkeSa& sa, const PendingAcquire& a) {
 }
 
 void Engine::Phase1Done(IkeSa& sa) {
-  sa.state = IkeSaState::kEstablished;
+  SetState(sa, IkeSaState::kEstablished);
   sa.established = Now();
   sa.last_peer_activity = Now();
   Count(Ctr::kIsakmpSasCreated);
@@ -546,7 +580,7 @@ void Engine::Phase1Done(IkeSa& sa) {
 
 void Engine::Phase1Failed(IkeSa& sa, const std::string& why) {
   (void)why;
-  sa.state = IkeSaState::kDeleted;
+  SetState(sa, IkeSaState::kDeleted);
 }
 
 void Engine::DeleteIkeSa(IkeSa& sa, bool send_delete, const std::string& why) {
@@ -556,15 +590,9 @@ void Engine::DeleteIkeSa(IkeSa& sa, bool send_delete, const std::string& why) {
     Count(Ctr::kIsakmpSasDeleted);
     Log(3, absl::StrCat("ISAKMP SA ", sa.id, " with peer ", Ip(sa.peer), " deleted: ", why), "MSG");
   }
-  sa.state = IkeSaState::kDeleted;
-  for (auto it = xchgs_.begin(); it != xchgs_.end();) {
-    if (it->second->sa() == &sa) {
-      it = xchgs_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  sas_.erase(sa.id);
+  SetState(sa, IkeSaState::kDeleted);
+  EraseExchangesOf(&sa);
+  EraseSa(sa.id);
 }
 
 absl::StatusOr<uint32_t> Engine::InstallBundle(const NegotiatedBundle& nb_in, bool initiator,
@@ -572,9 +600,11 @@ absl::StatusOr<uint32_t> Engine::InstallBundle(const NegotiatedBundle& nb_in, bo
   // The initiator of a rekey keeps sending on the old SAs for a moment: the responder
   // installs the new ones only when our HASH(3) reaches it.
   bool has_old = false;
-  for (const auto& [oh, ob] : bundles_)
-    if (!ob.remove_at && (oh == replaces || (ob.policy_id == nb_in.policy_id && ob.peer == nb_in.peer)))
-      has_old = true;
+  if (auto r = bundles_.find(replaces); r != bundles_.end() && !r->second.remove_at) has_old = true;
+  for (uint32_t oh : BundlesOf(nb_in.peer)) {
+    const Bundle& ob = bundles_.at(oh);
+    if (!ob.remove_at && ob.policy_id == nb_in.policy_id) has_old = true;
+  }
   NegotiatedBundle nb = nb_in;
   nb.defer_outbound = initiator && has_old;
   auto h = env_.installer->Install(nb);
@@ -590,7 +620,7 @@ absl::StatusOr<uint32_t> Engine::InstallBundle(const NegotiatedBundle& nb_in, bo
     b.out_spis.push_back({s.protocol, s.out_spi});
   }
   if (nb.defer_outbound) b.activate_at = Now() + kActivateDelay;
-  bundles_[*h] = std::move(b);
+  AddBundle(*h, std::move(b));
   Count(Ctr::kIpsecSasInstalled);   // (the IPsec model logs "SA bundle created")
   // Make-before-break: the bundle this one replaces (rekey), or any older bundle of the
   // same policy with the same peer, leaves after a grace period.
@@ -598,11 +628,13 @@ absl::StatusOr<uint32_t> Engine::InstallBundle(const NegotiatedBundle& nb_in, bo
   // (never before the new bundle sends: the activation delay plus a second)
   const absl::Duration grace = std::max(absl::Seconds(pc ? pc->delete_delay_s : 30),
                                         kActivateDelay + absl::Seconds(1));
-  for (auto& [oh, ob] : bundles_) {
-    if (oh == *h || ob.remove_at) continue;
-    if (oh == replaces || (ob.policy_id == nb.policy_id && ob.peer == nb.peer))
-      ob.remove_at = Now() + grace;
-  }
+  auto retire = [&](uint32_t oh) {
+    Bundle& ob = bundles_.at(oh);
+    if (oh != *h && !ob.remove_at) ob.remove_at = Now() + grace;
+  };
+  if (bundles_.count(replaces) != 0) retire(replaces);
+  for (uint32_t oh : BundlesOf(nb.peer))
+    if (bundles_.at(oh).policy_id == nb.policy_id) retire(oh);
   return *h;
 }
 
@@ -674,6 +706,7 @@ void Engine::OnDatagram(const Datagram& d) {
     return;
   }
   HandleDatagram(d);
+  if (env_.check_indexes) CheckIndexesOrDie("OnDatagram");
 }
 
 void Engine::HandleDatagram(const Datagram& d) {
@@ -685,24 +718,7 @@ void Engine::HandleDatagram(const Datagram& d) {
     return;
   }
   const Header& h = *hdr;
-  // Which SA?
-  IkeSa* sa = nullptr;
-  for (auto& [id, s] : sas_) {
-    if (s->icookie != h.icookie) continue;
-    if (s->rcookie == h.rcookie) {
-      sa = s.get();
-      // A responder's peer that comes back with our cookie from its own address has
-      // shown it receives what we send: its half-open SA is no longer evicted first.
-      if (!s->initiator && h.rcookie != 0 && d.src == s->peer) s->peer_answered = true;
-      break;
-    }
-    // Our own phase 1 waiting for the responder's cookie.
-    if (s->initiator && s->rcookie == 0 && h.message_id == 0 && s->peer == d.src) {
-      s->rcookie = h.rcookie;
-      sa = s.get();
-      break;
-    }
-  }
+  IkeSa* sa = FindSa(d, h);
   if (sa == nullptr) {
     if (h.rcookie == 0 && h.message_id == 0 &&
         (h.exchange == ExchangeType::kIdProt || h.exchange == ExchangeType::kAggressive)) {
@@ -744,8 +760,8 @@ void Engine::HandleDatagram(const Datagram& d) {
     Count(Ctr::kRxNoExchange);
     return;
   }
-  for (auto& [id, x] : xchgs_) {
-    if (x->sa() != sa || x->message_id() != 0) continue;
+  for (Exchange* x : ExchangesOf(sa)) {
+    if (x->message_id() != 0) continue;
     if (x->last_received_ == d.data) {
       Count(Ctr::kRxRetransmitted);
       if (!x->last_sent_.empty()) SendRaw(*sa, x->last_sent_);
@@ -754,23 +770,54 @@ void Engine::HandleDatagram(const Datagram& d) {
     if (x->finished()) return;
     x->last_received_ = d.data;
     sa->last_peer_activity = Now();
-    Drive(x.get(), [&] { x->OnMessage(h, msg->payloads); });
-    return;
+    Drive(x, [&] { x->OnMessage(h, msg->payloads); });
+    return;   // (the list may have changed: not iterated further)
   }
   Count(Ctr::kRxNoExchange);
 }
 
-void Engine::HandlePhase1Start(const Datagram& d, const Header& h) {
-  // A retransmitted first message of an exchange we answer already.
-  for (auto& [id, s] : sas_) {
-    if (s->icookie == h.icookie && !s->initiator && s->peer == d.src) {
-      for (auto& [xid, x] : xchgs_)
-        if (x->sa() == s.get() && x->message_id() == 0 && !x->last_sent_.empty()) {
-          Count(Ctr::kRxRetransmitted);
-          SendRaw(*s, x->last_sent_);
+IkeSa* Engine::FindSa(const Datagram& d, const Header& h) {
+  // A scan of the SAs in id order would take the first whose cookies are the header's,
+  // or the first of our own phase 1s still waiting for the responder's cookie that was
+  // started with the sender (message id 0). Each index holds its SAs in id order, so the
+  // lower id of the two candidates is that first SA.
+  IkeSa* exact = nullptr;
+  if (auto it = sa_by_cookies_.find(CookiePair{h.icookie, h.rcookie}); it != sa_by_cookies_.end())
+    exact = it->second.front();
+  IkeSa* waiting = nullptr;
+  if (h.message_id == 0) {
+    if (auto it = sa_awaiting_rcookie_.find(h.icookie); it != sa_awaiting_rcookie_.end()) {
+      for (IkeSa* s : it->second)
+        if (s->peer == d.src) {
+          waiting = s;
+          break;
         }
-      return;
     }
+  }
+  if (exact != nullptr && (waiting == nullptr || exact->id <= waiting->id)) {
+    // A responder's peer that comes back with our cookie from its own address has
+    // shown it receives what we send: its half-open SA is no longer evicted first.
+    if (!exact->initiator && h.rcookie != 0 && d.src == exact->peer) exact->peer_answered = true;
+    return exact;
+  }
+  // Our own phase 1 waiting for the responder's cookie takes it.
+  if (waiting != nullptr) SetCookies(*waiting, waiting->icookie, h.rcookie);
+  return waiting;
+}
+
+void Engine::HandlePhase1Start(const Datagram& d, const Header& h) {
+  // A retransmitted first message of an exchange we answer already: by the initiator's
+  // cookie and its address together (another address with the same cookie is another
+  // peer, or someone replaying it).
+  if (auto it = responder_sa_by_icookie_.find(CookiePeer{h.icookie, d.src});
+      it != responder_sa_by_icookie_.end()) {
+    IkeSa* s = it->second.front();
+    for (Exchange* x : ExchangesOf(s))
+      if (x->message_id() == 0 && !x->last_sent_.empty()) {
+        Count(Ctr::kRxRetransmitted);
+        SendRaw(*s, x->last_sent_);
+      }
+    return;
   }
   auto msg = ParseMessage(d.data);
   if (!msg.ok()) {
@@ -796,8 +843,7 @@ void Engine::HandlePhase1Start(const Datagram& d, const Header& h) {
   IkeSa* sa = NewSa(false, d.dst, d.src, cfg);
   sa->local_port = d.dport;
   sa->peer_port = d.sport;
-  sa->icookie = h.icookie;
-  sa->rcookie = ResponderCookie(d, h.icookie);
+  SetCookies(*sa, h.icookie, ResponderCookie(d, h.icookie));
   sa->xauth_done = cfg == nullptr || cfg->xauth == XauthRole::kNone;
   Count(aggressive ? Ctr::kAggrStartedResp : Ctr::kMainStartedResp);
   auto x = std::make_unique<Phase1Exchange>(*this, sa, aggressive, false);
@@ -844,12 +890,7 @@ uint64_t Engine::ResponderCookie(const Datagram& d, uint64_t icookie) {
   return c == 0 ? 1 : c;
 }
 
-size_t Engine::HalfOpenCount() const {
-  size_t n = 0;
-  for (const auto& [id, s] : sas_)
-    if (!s->initiator && s->state != IkeSaState::kEstablished) ++n;
-  return n;
-}
+size_t Engine::HalfOpenCount() const { return half_open_.size(); }
 
 void Engine::RefuseHalfOpen(const Datagram& d, const char* why) {
   Count(Ctr::kHalfOpenRefused);
@@ -869,31 +910,33 @@ void Engine::RefuseHalfOpen(const Datagram& d, const char* why) {
 void Engine::DropSa(uint32_t id) {
   auto it = sas_.find(id);
   if (it == sas_.end()) return;
-  const IkeSa* s = it->second.get();
-  for (auto xi = xchgs_.begin(); xi != xchgs_.end();)
-    xi = xi->second->sa() == s ? xchgs_.erase(xi) : std::next(xi);
-  sas_.erase(it);
+  EraseExchangesOf(it->second.get());
+  EraseSa(id);
 }
 
 bool Engine::AdmitHalfOpen(const Datagram& d) {
-  size_t total = 0, from_peer = 0;
-  IkeSa* failed = nullptr;       // oldest failed one, lingering for retransmissions
-  IkeSa* silent = nullptr;       // oldest negotiating one whose peer never answered
-  for (auto& [id, s] : sas_) {
-    if (s->initiator || s->state == IkeSaState::kEstablished) continue;
-    ++total;
-    if (s->peer == d.src) ++from_peer;
-    if (s->state == IkeSaState::kDeleted) {
-      if (failed == nullptr || s->created < failed->created) failed = s.get();
-    } else if (!s->peer_answered) {
-      if (silent == nullptr || s->created < silent->created) silent = s.get();
-    }
-  }
+  const size_t total = half_open_.size();
+  auto per = half_open_by_peer_.find(d.src);
+  const size_t from_peer = per == half_open_by_peer_.end() ? 0 : per->second;
   if (from_peer >= std::max<uint32_t>(cfg_->half_open_per_peer, 1)) {
     RefuseHalfOpen(d, "too many half-open exchanges with this address");
     return false;
   }
   if (total < std::max<uint32_t>(cfg_->half_open_limit, 1)) return true;
+  // The cap is reached: a victim among the half-open SAs (as many as the cap). The
+  // oldest, the lower id first among equally old ones, as a scan in id order finds it.
+  auto older = [](const IkeSa* a, const IkeSa* b) {
+    return b == nullptr || a->created < b->created || (a->created == b->created && a->id < b->id);
+  };
+  IkeSa* failed = nullptr;       // oldest failed one, lingering for retransmissions
+  IkeSa* silent = nullptr;       // oldest negotiating one whose peer never answered
+  for (IkeSa* s : half_open_) {
+    if (s->state == IkeSaState::kDeleted) {
+      if (older(s, failed)) failed = s;
+    } else if (!s->peer_answered) {
+      if (older(s, silent)) silent = s;
+    }
+  }
   IkeSa* victim = failed ? failed : silent;
   if (victim == nullptr) {
     RefuseHalfOpen(d, "too many half-open exchanges");
@@ -911,8 +954,8 @@ void Engine::HandleEncrypted(IkeSa& sa, const Datagram& d, const Header& h) {
   }
   // Which exchange, and so which CBC state?
   Exchange* x = nullptr;
-  for (auto& [id, ex] : xchgs_)
-    if (ex->sa() == &sa && ex->message_id() == h.message_id) x = ex.get();
+  for (Exchange* ex : ExchangesOf(&sa))   // the newest one of that message id
+    if (ex->message_id() == h.message_id) x = ex;
   if (x && x->last_received_ == d.data) {
     Count(Ctr::kRxRetransmitted);
     if (!x->last_sent_.empty()) SendRaw(sa, x->last_sent_);
@@ -953,7 +996,7 @@ void Engine::HandleEncrypted(IkeSa& sa, const Datagram& d, const Header& h) {
       x->Finish(false, "decryption failed");
       Count(static_cast<Phase1Exchange*>(x)->aggressive() ? Ctr::kAggrAuthFailed
                                                           : Ctr::kMainAuthFailed);
-      sa.state = IkeSaState::kDeleted;
+      SetState(sa, IkeSaState::kDeleted);
     }
     return;
   }
@@ -1026,10 +1069,10 @@ void Engine::HandleInformational(IkeSa& sa, const Header& h, const std::vector<P
                           NotifyName(n->type)));
       // An error notify during phase 1 ends that negotiation.
       if (n->type < 16384 && sa.state == IkeSaState::kNegotiating) {
-        for (auto& [id, x] : xchgs_)
-          if (x->sa() == &sa && !x->finished()) x->Finish(false, absl::StrCat("peer says ",
-                                                                 NotifyName(n->type)));
-        sa.state = IkeSaState::kDeleted;
+        const XchgList xs = ExchangesOf(&sa);
+        for (Exchange* x : xs)
+          if (!x->finished()) x->Finish(false, absl::StrCat("peer says ", NotifyName(n->type)));
+        SetState(sa, IkeSaState::kDeleted);
       }
     } else if (p.type == PayloadType::kDelete && encrypted) {
       auto del = ParseDelete(p.body);
@@ -1051,17 +1094,15 @@ void Engine::PeerDeleted(IkeSa& sa, const DeletePayload& d) {
   for (const Bytes& spi : d.spis) {
     if (spi.size() != 4) continue;
     const uint32_t v = Be32(spi.data());
-    for (const auto& [h, b] : bundles_) {
-      if (b.peer != sa.peer) continue;
-      for (const auto& [p, s] : b.out_spis)
+    for (uint32_t h : BundlesOf(sa.peer))
+      for (const auto& [p, s] : bundles_.at(h).out_spis)
         if (s == v) gone.push_back(h);
-    }
   }
   std::sort(gone.begin(), gone.end());
   gone.erase(std::unique(gone.begin(), gone.end()), gone.end());
   for (uint32_t h : gone) {
     env_.installer->Remove(h);
-    bundles_.erase(h);
+    EraseBundle(h);
     Count(Ctr::kIpsecSasDeleted);
   }
 }
@@ -1076,15 +1117,15 @@ void Engine::PeerInitialContact(IkeSa& sa) {
     return true;
   };
   std::vector<uint32_t> old_sas;
-  for (auto& [id, s] : sas_)
-    if (s.get() != &sa && same_system(*s) && s->state == IkeSaState::kEstablished)
-      old_sas.push_back(id);
+  for (IkeSa* s : SasOf(sa.peer))
+    if (s != &sa && same_system(*s) && s->state == IkeSaState::kEstablished)
+      old_sas.push_back(s->id);
   // The bundles are judged by the ISAKMP SA that made them, before any is deleted; one
   // whose ISAKMP SA is gone (expired, or adopted after a restart) by its address alone,
   // unless a NAT hides who it was.
   std::vector<uint32_t> gone;
-  for (const auto& [h, b] : bundles_) {
-    if (b.peer != sa.peer) continue;
+  for (uint32_t h : BundlesOf(sa.peer)) {
+    const Bundle& b = bundles_.at(h);
     auto it = sas_.find(b.isakmp_sa);
     if (it != sas_.end() ? (it->second.get() != &sa && same_system(*it->second))
                          : !sa.peer_behind_nat) {
@@ -1096,7 +1137,7 @@ void Engine::PeerInitialContact(IkeSa& sa) {
     if (it != sas_.end()) DeleteIkeSa(*it->second, false, "INITIAL-CONTACT from the peer");
   }
   for (uint32_t h : gone) {
-    if (bundles_.erase(h) == 0) continue;  // DeleteIkeSa took it already
+    if (!EraseBundle(h)) continue;  // DeleteIkeSa took it already
     env_.installer->Remove(h);
     Count(Ctr::kIpsecSasDeleted);
   }
@@ -1147,15 +1188,11 @@ void Engine::DpdTick(IkeSa& sa) {
     if (sa.dpd_tries >= std::max<uint32_t>(sa.cfg->msg_retry_limit, 1)) {
       Count(Ctr::kDpdPeerDead);
       Log(4, absl::StrCat("DPD: peer ", Ip(sa.peer), " is dead; its SAs are removed"), "MSG");
-      const uint32_t peer = sa.peer;
-      for (auto it = bundles_.begin(); it != bundles_.end();) {
-        if (it->second.peer == peer) {
-          env_.installer->Remove(it->first);
-          Count(Ctr::kIpsecSasDeleted);
-          it = bundles_.erase(it);
-        } else {
-          ++it;
-        }
+      const auto handles = BundlesOf(sa.peer);   // (a copy: they go)
+      for (uint32_t h : handles) {
+        env_.installer->Remove(h);
+        Count(Ctr::kIpsecSasDeleted);
+        EraseBundle(h);
       }
       DeleteIkeSa(sa, false, "dead peer (DPD)");
       return;
@@ -1195,8 +1232,8 @@ void Engine::ExpireSas() {
     }
     if (sa->state == IkeSaState::kDeleted) {
       bool busy = false;
-      for (auto& [xid, x] : xchgs_)
-        if (x->sa() == sa.get() && !x->finished()) busy = true;
+      for (Exchange* x : ExchangesOf(sa.get()))
+        if (!x->finished()) busy = true;
       // A failed negotiation lingers a little so a retransmitted peer message is
       // recognised, then goes.
       if (!busy && now - sa->created > absl::Seconds(30)) expired.push_back({id, ""});
@@ -1253,10 +1290,8 @@ void Engine::ExpireSas() {
     if (it->second->state == IkeSaState::kEstablished) {
       DeleteIkeSa(*it->second, true, e.why);
     } else {
-      IkeSa* s = it->second.get();
-      for (auto xi = xchgs_.begin(); xi != xchgs_.end();)
-        xi = xi->second->sa() == s ? xchgs_.erase(xi) : std::next(xi);
-      sas_.erase(it);
+      EraseExchangesOf(it->second.get());
+      EraseSa(e.id);
     }
   }
 }
@@ -1294,6 +1329,7 @@ void Engine::Reap() {
       }
       env_.installer->Remove(it->first);
       Count(Ctr::kIpsecSasDeleted);
+      UnindexBundle(it->first, it->second);
       it = bundles_.erase(it);
       continue;
     }
@@ -1320,6 +1356,238 @@ void Engine::Tick() {
   Reap();
   Prenegotiate();
   if (!pending_.empty()) RunPending();
+  if (env_.check_indexes) CheckIndexesOrDie("Tick");
+}
+
+// ---------------------------------------------------------------- indexes
+//
+// Each SaList holds its SAs in ascending id order, so its front is what a scan of sas_
+// (a std::map by id) would meet first; each exchange list is in exchange id order, as a
+// scan of xchgs_ would meet them. Lists are short (one entry but for colliding cookies).
+
+void Engine::ListAdd(SaList& l, IkeSa* sa) {
+  auto at = std::upper_bound(l.begin(), l.end(), sa->id,
+                             [](uint32_t id, const IkeSa* s) { return id < s->id; });
+  l.insert(at, sa);
+}
+
+void Engine::ListRemove(SaList& l, const IkeSa* sa) {
+  l.erase(std::remove(l.begin(), l.end(), sa), l.end());
+}
+
+template <typename Map, typename Key>
+void Engine::MapRemove(Map& m, const Key& k, const IkeSa* sa) {
+  auto it = m.find(k);
+  if (it == m.end()) return;
+  ListRemove(it->second, sa);
+  if (it->second.empty()) m.erase(it);
+}
+
+void Engine::IndexSa(IkeSa* sa) {
+  ListAdd(sa_by_cookies_[CookiePair{sa->icookie, sa->rcookie}], sa);
+  if (sa->initiator && sa->rcookie == 0) ListAdd(sa_awaiting_rcookie_[sa->icookie], sa);
+  if (!sa->initiator) ListAdd(responder_sa_by_icookie_[CookiePeer{sa->icookie, sa->peer}], sa);
+  ListAdd(sa_by_peer_[sa->peer], sa);
+  if (IsHalfOpen(*sa) && half_open_.insert(sa).second) ++half_open_by_peer_[sa->peer];
+}
+
+void Engine::UnindexSa(IkeSa* sa) {
+  MapRemove(sa_by_cookies_, CookiePair{sa->icookie, sa->rcookie}, sa);
+  if (sa->initiator && sa->rcookie == 0) MapRemove(sa_awaiting_rcookie_, sa->icookie, sa);
+  if (!sa->initiator) MapRemove(responder_sa_by_icookie_, CookiePeer{sa->icookie, sa->peer}, sa);
+  MapRemove(sa_by_peer_, sa->peer, sa);
+  if (half_open_.erase(sa) != 0) {
+    auto it = half_open_by_peer_.find(sa->peer);
+    if (it != half_open_by_peer_.end() && --it->second == 0) half_open_by_peer_.erase(it);
+  }
+}
+
+void Engine::SetCookies(IkeSa& sa, uint64_t icookie, uint64_t rcookie) {
+  if (sa.icookie == icookie && sa.rcookie == rcookie) return;
+  UnindexSa(&sa);
+  sa.icookie = icookie;
+  sa.rcookie = rcookie;
+  IndexSa(&sa);
+}
+
+void Engine::SetState(IkeSa& sa, IkeSaState state) {
+  const bool was = IsHalfOpen(sa);
+  sa.state = state;
+  const bool is = IsHalfOpen(sa);
+  if (was == is) return;
+  if (is) {
+    if (half_open_.insert(&sa).second) ++half_open_by_peer_[sa.peer];
+  } else if (half_open_.erase(&sa) != 0) {
+    auto it = half_open_by_peer_.find(sa.peer);
+    if (it != half_open_by_peer_.end() && --it->second == 0) half_open_by_peer_.erase(it);
+  }
+}
+
+void Engine::EraseSa(uint32_t id) {
+  auto it = sas_.find(id);
+  if (it == sas_.end()) return;
+  UnindexSa(it->second.get());
+  sas_.erase(it);
+}
+
+void Engine::EraseExchangesOf(const IkeSa* sa) {
+  std::vector<uint32_t> ids;
+  for (const Exchange* x : ExchangesOf(sa)) ids.push_back(x->id());
+  for (uint32_t id : ids) xchgs_.erase(id);   // each leaves xchgs_by_sa_ as it goes
+}
+
+const Engine::XchgList& Engine::ExchangesOf(const IkeSa* sa) const {
+  static const XchgList kNone;
+  auto it = xchgs_by_sa_.find(sa);
+  return it == xchgs_by_sa_.end() ? kNone : it->second;
+}
+
+void Engine::AddBundle(uint32_t handle, Bundle b) {
+  if (auto old = bundles_.find(handle); old != bundles_.end()) UnindexBundle(handle, old->second);
+  auto& l = bundles_by_peer_[b.peer];
+  l.insert(std::upper_bound(l.begin(), l.end(), handle), handle);
+  bundles_[handle] = std::move(b);
+}
+
+void Engine::UnindexBundle(uint32_t handle, const Bundle& b) {
+  auto it = bundles_by_peer_.find(b.peer);
+  if (it == bundles_by_peer_.end()) return;
+  auto& l = it->second;
+  l.erase(std::remove(l.begin(), l.end(), handle), l.end());
+  if (l.empty()) bundles_by_peer_.erase(it);
+}
+
+bool Engine::EraseBundle(uint32_t handle) {
+  auto it = bundles_.find(handle);
+  if (it == bundles_.end()) return false;
+  UnindexBundle(handle, it->second);
+  bundles_.erase(it);
+  return true;
+}
+
+const Engine::HandleList& Engine::BundlesOf(uint32_t peer) const {
+  static const HandleList kNone;
+  auto it = bundles_by_peer_.find(peer);
+  return it == bundles_by_peer_.end() ? kNone : it->second;
+}
+
+const Engine::SaList& Engine::SasOf(uint32_t peer) const {
+  static const SaList kNone;
+  auto it = sa_by_peer_.find(peer);
+  return it == sa_by_peer_.end() ? kNone : it->second;
+}
+
+namespace {
+
+// An index as SA ids per key, for comparison with what a scan builds.
+template <typename Map>
+std::map<typename Map::key_type, std::vector<uint32_t>> IdsOf(const Map& m) {
+  std::map<typename Map::key_type, std::vector<uint32_t>> out;
+  for (const auto& [k, l] : m) {
+    auto& ids = out[k];
+    for (const IkeSa* s : l) ids.push_back(s->id);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Engine::CheckIndexes() const {
+  // What the indexes must hold, built the slow way from sas_ (in id order).
+  std::map<CookiePair, std::vector<uint32_t>> by_cookies;
+  std::map<uint64_t, std::vector<uint32_t>> awaiting;
+  std::map<CookiePeer, std::vector<uint32_t>> responders;
+  std::map<uint32_t, std::vector<uint32_t>> by_peer;
+  std::map<uint32_t, uint32_t> half_open_by_peer;
+  std::vector<uint32_t> half_open;
+  for (const auto& [id, s] : sas_) {
+    if (s->id != id) return absl::StrCat("SA ", id, " carries id ", s->id);
+    by_cookies[{s->icookie, s->rcookie}].push_back(id);
+    if (s->initiator && s->rcookie == 0) awaiting[s->icookie].push_back(id);
+    if (!s->initiator) responders[{s->icookie, s->peer}].push_back(id);
+    by_peer[s->peer].push_back(id);
+    if (IsHalfOpen(*s)) {
+      half_open.push_back(id);
+      ++half_open_by_peer[s->peer];
+    }
+  }
+  if (IdsOf(sa_by_cookies_) != by_cookies) return "SAs by cookies differ from a scan";
+  if (IdsOf(sa_awaiting_rcookie_) != awaiting) return "SAs awaiting the responder cookie differ";
+  if (IdsOf(responder_sa_by_icookie_) != responders)
+    return "responder SAs by (initiator cookie, peer) differ";
+  if (IdsOf(sa_by_peer_) != by_peer) return "SAs by peer differ";
+  std::vector<uint32_t> have;
+  for (const IkeSa* s : half_open_) have.push_back(s->id);
+  std::sort(have.begin(), have.end());
+  if (have != half_open)
+    return absl::StrCat("half-open SAs: ", have.size(), " indexed, ", half_open.size(), " by scan");
+  if (std::map<uint32_t, uint32_t>(half_open_by_peer_.begin(), half_open_by_peer_.end()) !=
+      half_open_by_peer)
+    return "half-open counts per address differ";
+  // Every SA pointer in the indexes is a live SA of sas_ (ids alone could hide a stale one).
+  for (const auto& [k, l] : sa_by_peer_)
+    for (const IkeSa* s : l) {
+      auto it = sas_.find(s->id);
+      if (it == sas_.end() || it->second.get() != s) return "a stale SA pointer is indexed";
+    }
+  // The exchanges of each SA, in id order, as xchgs_ holds them.
+  std::map<const IkeSa*, std::vector<const Exchange*>> xs;
+  for (const auto& [id, x] : xchgs_) {
+    if (x->id() != id) return absl::StrCat("exchange ", id, " carries id ", x->id());
+    xs[x->sa()].push_back(x.get());
+  }
+  size_t lists = 0;
+  for (const auto& [sa, l] : xchgs_by_sa_) {
+    ++lists;
+    auto it = xs.find(sa);
+    if (it == xs.end() || !std::equal(l.begin(), l.end(), it->second.begin(), it->second.end()))
+      return "exchanges by SA differ from a scan";
+  }
+  if (lists != xs.size()) return "an SA's exchanges are missing from the index";
+  std::map<uint32_t, std::vector<uint32_t>> bundles;
+  for (const auto& [h, b] : bundles_) bundles[b.peer].push_back(h);
+  std::map<uint32_t, std::vector<uint32_t>> have_bundles;
+  for (const auto& [peer, l] : bundles_by_peer_) have_bundles[peer].assign(l.begin(), l.end());
+  if (have_bundles != bundles) return "bundles by peer differ from a scan";
+  // The configuration lookups against scans of the configuration.
+  auto scan_peer = [&](uint32_t a) -> const PeerConfig* {
+    for (const auto& p : cfg_->peers)
+      if (!p.any && p.peer == a) return &p;
+    for (const auto& p : cfg_->peers)
+      if (p.any) return &p;
+    return nullptr;
+  };
+  for (const auto& p : cfg_->peers) {
+    if (FindPeerByAddress(p.peer) != scan_peer(p.peer)) return "FindPeerByAddress differs";
+    const PeerConfig* last = nullptr;
+    for (const auto& q : cfg_->peers)
+      if (q.name == p.name) last = &q;
+    auto it = peer_by_name_.find(p.name);
+    if (it == peer_by_name_.end() || it->second != last) return "peers by name differ";
+  }
+  for (const auto& [id, s] : sas_)
+    if (FindPeerByAddress(s->peer) != scan_peer(s->peer)) return "FindPeerByAddress differs";
+  for (const auto& p : cfg_->policies) {
+    const Phase2Policy* first = nullptr;
+    for (const auto& q : cfg_->policies)
+      if (q.policy_id == p.policy_id && first == nullptr) first = &q;
+    if (FindPolicy(p.policy_id) != first) return "FindPolicy differs";
+    uint32_t local = cfg_->local_addrs.empty() ? 0 : cfg_->local_addrs.front();
+    for (const auto& q : cfg_->policies)
+      if (q.view.peer == p.view.peer && q.local != 0) {
+        local = q.local;
+        break;
+      }
+    if (LocalFor(p.view.peer) != local) return "LocalFor differs";
+  }
+  return "";
+}
+
+void Engine::CheckIndexesOrDie(const char* where) const {
+  const std::string why = CheckIndexes();
+  if (why.empty()) return;
+  fprintf(stderr, "arsec IKE engine: lookup index out of step after %s: %s\n", where, why.c_str());
+  std::abort();
 }
 
 // ---------------------------------------------------------------- status
@@ -1338,8 +1606,8 @@ std::vector<IsakmpSaInfo> Engine::IsakmpSas() const {
     i.encalg = EncName(sa->choice);
     i.hashalg = HashName(sa->choice.prf);
     i.mode = sa->cfg && sa->cfg->aggressive ? "AGGRESSIVE" : "MAIN";
-    for (const auto& [xid, x] : xchgs_)
-      if (x->sa() == sa.get() && x->Phase() == 1) i.mode = x->TypeName();
+    for (const Exchange* x : ExchangesOf(sa.get()))
+      if (x->Phase() == 1) i.mode = x->TypeName();
     i.auth = BaseAuthMethod(sa->choice.auth) == AuthMethod::kRsaSig ? "RSASIG" : "PRESHARED";
     i.group = sa->choice.group;
     i.hard_kbytes = sa->choice.life_kbytes;

@@ -7,6 +7,17 @@
 // Single-threaded: the daemon (ike_daemon.h) calls it from its one thread. Everything
 // outside comes through EngineEnv, so two engines can talk in one process over an
 // in-memory transport with fixed randomness (tests/unit/ike/engine_test.cc).
+//
+// With thousands of peers nothing on the per-message path scans every SA, exchange or
+// configured peer: the SAs are indexed by their cookies, by (initiator cookie, peer) for
+// retransmitted first messages and by peer; the exchanges by SA; the installed bundles
+// by peer; the half-open responder SAs are a set of their own; the configuration by peer
+// address, name and policy id.
+// Every change of an SA's cookies or state and every SA that comes or goes passes
+// through the few Engine functions that keep these indexes (SetCookies, SetState,
+// NewSa, EraseSa); exchanges register themselves in their constructor and destructor.
+// EngineEnv::check_indexes (the unit tests) compares the indexes with full scans after
+// every datagram and tick.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +29,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "control/ike/ike_config.h"
@@ -41,6 +54,9 @@ struct EngineEnv {
   std::function<absl::Time()> now;
   // Randomness: cookies, nonces, DH private values, message ids, SPIs.
   std::function<void(uint8_t*, size_t)> random;
+  // Tests: after every datagram and tick, compare the engine's lookup indexes with full
+  // scans of its SAs and exchanges (O(N) each time) and abort on a difference.
+  bool check_indexes = false;
 };
 
 class Engine;
@@ -78,7 +94,7 @@ enum class Ctr : uint16_t {
 class Exchange {
  public:
   Exchange(Engine& e, IkeSa* sa, ExchangeType type, bool initiator, uint32_t message_id);
-  virtual ~Exchange() = default;
+  virtual ~Exchange();   // leaves the engine's exchanges-by-SA index
   // A message of this exchange arrived (already decrypted when it was encrypted;
   // `raw` is the datagram as received, for retransmission detection).
   virtual void OnMessage(const Header& h, const std::vector<Payload>& payloads) = 0;
@@ -161,6 +177,9 @@ class Engine {
   size_t SaCount() const { return sas_.size(); }
   size_t HalfOpenCount() const;
   size_t ExchangeCount() const { return xchgs_.size(); }
+  // The lookup indexes against full scans of the SAs, exchanges and configuration: ""
+  // when they agree, else what differs (tests; EngineEnv::check_indexes runs it always).
+  std::string CheckIndexes() const;
 
   // ---- for the exchanges
   const IkeConfig& config() const { return *cfg_; }
@@ -266,6 +285,60 @@ class Engine {
   uint64_t ResponderCookie(const Datagram& d, uint64_t icookie);
   // Removes an SA that never got established, with its exchanges (no DELETE, no log).
   void DropSa(uint32_t id);
+
+  // ---- the indexes (see the top of this file)
+  using SaList = absl::InlinedVector<IkeSa*, 1>;          // ascending SA id
+  using XchgList = absl::InlinedVector<Exchange*, 2>;     // ascending exchange id
+  using CookiePair = std::pair<uint64_t, uint64_t>;       // (icookie, rcookie)
+  using CookiePeer = std::pair<uint64_t, uint32_t>;       // (icookie, peer address)
+  static void ListAdd(SaList& l, IkeSa* sa);
+  static void ListRemove(SaList& l, const IkeSa* sa);
+  template <typename Map, typename Key>
+  static void MapRemove(Map& m, const Key& k, const IkeSa* sa);
+  static bool IsHalfOpen(const IkeSa& sa) {
+    return !sa.initiator && sa.state != IkeSaState::kEstablished;
+  }
+  void IndexSa(IkeSa* sa);
+  void UnindexSa(IkeSa* sa);
+  // The only ways an SA's cookies and state change after NewSa.
+  void SetCookies(IkeSa& sa, uint64_t icookie, uint64_t rcookie);
+  void SetState(IkeSa& sa, IkeSaState state);
+  // Unindexes and destroys an SA (its exchanges must be gone or going).
+  void EraseSa(uint32_t id);
+  // Destroys the exchanges of `sa`, in exchange id order.
+  void EraseExchangesOf(const IkeSa* sa);
+  // The exchanges of `sa` (ascending id); empty when none.
+  const XchgList& ExchangesOf(const IkeSa* sa) const;
+  const SaList& SasOf(uint32_t peer) const;
+  // The installed bundles (installer handles, ascending) with a peer; the only ways a
+  // bundle comes and goes.
+  using HandleList = absl::InlinedVector<uint32_t, 2>;
+  const HandleList& BundlesOf(uint32_t peer) const;
+  void AddBundle(uint32_t handle, Bundle b);
+  bool EraseBundle(uint32_t handle);
+  void UnindexBundle(uint32_t handle, const Bundle& b);   // before bundles_.erase(it)
+  // The SA an incoming header belongs to (as a scan of all SAs in id order would find
+  // it: the exact cookie pair, or our own phase 1 still waiting for the responder's
+  // cookie, which then takes it).
+  IkeSa* FindSa(const Datagram& d, const Header& h);
+  void IndexConfig();
+  void CheckIndexesOrDie(const char* where) const;
+
+  // Declared before sas_ and xchgs_: exchanges leave xchgs_by_sa_ as they are destroyed.
+  absl::flat_hash_map<CookiePair, SaList> sa_by_cookies_;         // every SA
+  absl::flat_hash_map<uint64_t, SaList> sa_awaiting_rcookie_;     // our phase 1s, rcookie 0
+  absl::flat_hash_map<CookiePeer, SaList> responder_sa_by_icookie_;
+  absl::flat_hash_map<uint32_t, SaList> sa_by_peer_;
+  absl::flat_hash_set<IkeSa*> half_open_;                         // IsHalfOpen
+  absl::flat_hash_map<uint32_t, uint32_t> half_open_by_peer_;     // its count per address
+  absl::flat_hash_map<const IkeSa*, XchgList> xchgs_by_sa_;
+  absl::flat_hash_map<uint32_t, HandleList> bundles_by_peer_;
+  // The configuration's peers and policies (pointers into *cfg_, rebuilt by Configure).
+  absl::flat_hash_map<uint32_t, std::vector<const PeerConfig*>> peers_by_addr_;  // !any
+  std::vector<const PeerConfig*> any_peers_;
+  absl::flat_hash_map<std::string, const PeerConfig*> peer_by_name_;   // the last one
+  absl::flat_hash_map<uint32_t, const Phase2Policy*> policy_by_id_;    // the first one
+  absl::flat_hash_map<uint32_t, uint32_t> local_by_peer_;              // LocalFor
 
   EngineEnv env_;
   std::shared_ptr<const IkeConfig> cfg_;

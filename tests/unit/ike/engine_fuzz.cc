@@ -178,6 +178,9 @@ struct Node {
     env.random = [this](uint8_t* p, size_t n) {
       for (size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(rng());
     };
+    // Every lookup index is checked against a full scan after each input: a fuzzed
+    // message must not leave an SA or exchange findable under stale cookies.
+    env.check_indexes = true;
     engine = std::make_unique<Engine>(std::move(env));
     engine->SetDebugFlags(~0u);   // the DEBUG=PKT decoder runs on every message too
   }

@@ -3,11 +3,13 @@
 // messages, DPD, DELETE and rekeying, over an in-memory transport with fixed randomness
 // and a manual clock. The SAs both sides install must mirror each other: A's outbound
 // SPI and keys are B's inbound ones and vice versa.
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "cli/lang/bundle_string.h"
@@ -103,7 +105,7 @@ class RecordingInstaller : public SaInstaller {
 
 struct Side {
   explicit Side(DatagramTransport* t, uint32_t spi_base, uint32_t seed)
-      : installer(spi_base), rng(seed), transport(t) {
+      : installer(spi_base), rng(seed), seed(seed), transport(t) {
     Reboot();
   }
   // A fresh engine on the same wire (the first, or as after a reboot: nothing of the old
@@ -117,12 +119,17 @@ struct Side {
     env.debug = [this](uint32_t flag, const std::string& text) { debug.emplace_back(flag, text); };
     env.now = [this] { return now; };
     env.random = [this](uint8_t* p, size_t n) {
+      if (same_random_every_call) rng.seed(seed);
       for (size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(rng());
     };
+    env.check_indexes = true;   // every datagram and tick: the lookup indexes vs scans
     engine = std::make_unique<Engine>(std::move(env));
   }
   RecordingInstaller installer;
   std::mt19937 rng;
+  uint32_t seed;
+  // Every call for randomness yields the same bytes (cookies that collide).
+  bool same_random_every_call = false;
   DatagramTransport* transport;
   absl::Time now = absl::FromUnixSeconds(1700000000);
   std::vector<std::string> log;
@@ -467,6 +474,218 @@ TEST_F(EngineTest, GarbageNeverCrashesAndIsCounted) {
   ASSERT_TRUE(a_.engine->Initiate(7).ok());
   Pump();
   EXPECT_EQ(b_.installer.bundles.size(), 1u);
+}
+
+// ---------------------------------------------------------------- many peers
+//
+// One engine and many others on a hub: each datagram goes to the engine owning its
+// destination address (one address per engine); what goes elsewhere is kept aside. The
+// engines index their SAs by cookies, by (initiator cookie, peer) and by peer, and their
+// exchanges by SA (Side turns EngineEnv::check_indexes on: every datagram and tick
+// compares the indexes with full scans); these tests make the cookies collide.
+
+class Hub : public DatagramTransport {
+ public:
+  absl::Status Send(const Datagram& d) override {
+    queue.push_back(d);
+    sent.push_back(d);
+    return absl::OkStatus();
+  }
+  size_t Receive(std::vector<Datagram>&, size_t) override { return 0; }
+  void Wait(int) override {}
+  // Delivers until the hub is quiet.
+  void Pump() {
+    for (int n = 0; !queue.empty() && n < 200000; ++n) {
+      Datagram d = std::move(queue.front());
+      queue.pop_front();
+      auto it = engines.find(d.dst);
+      if (it == engines.end()) {
+        stray.push_back(std::move(d));
+        continue;
+      }
+      it->second->OnDatagram(d);
+    }
+  }
+  std::map<uint32_t, Engine*> engines;   // by address
+  std::deque<Datagram> queue;
+  std::vector<Datagram> sent, stray;
+};
+
+uint64_t Cookie(const Bytes& wire, size_t at) {
+  uint64_t c = 0;
+  for (size_t k = 0; k < 8; ++k) c = c << 8 | wire[at + k];
+  return c;
+}
+
+// A gateway configuration with one PSK peer and one policy per remote address.
+std::shared_ptr<IkeConfig> Gateway(uint32_t me, const std::vector<uint32_t>& remotes) {
+  auto c = std::make_shared<IkeConfig>();
+  c->enabled = true;
+  c->local_addrs = {me};
+  c->half_open_limit = 4 * static_cast<uint32_t>(remotes.size()) + 16;
+  std::map<uint32_t, control::SaSpec> specs{
+      {1, EspSpec(1, control::EncAlg::kAes128, control::HashAlg::kSha)}};
+  for (size_t k = 0; k < remotes.size(); ++k) {
+    const uint32_t r = remotes[k];
+    // Both ends name the same key and networks: the lower address's net first.
+    const uint32_t lo = std::min(me, r), hi = std::max(me, r);
+    c->peers.push_back(MakePeer(absl::StrCat("p", r), r, absl::StrCat("psk-", lo, "-", hi), 2));
+    const uint32_t net_lo = 0x0a400000u | ((lo & 0x3ff) << 8);
+    const uint32_t net_hi = 0xac100000u | ((hi & 0x3ff) << 8);
+    c->policies.push_back(MakePolicy(static_cast<uint32_t>(100 + k), me, r,
+                                     me == lo ? net_lo : net_hi, me == lo ? net_hi : net_lo, "1",
+                                     specs, 0));
+  }
+  return c;
+}
+
+TEST_F(EngineTest, ManyPeersSharingOneInitiatorCookieEachFindTheirOwnSa) {
+  constexpr int kPeers = 200;
+  constexpr uint32_t kResp = 0x0a000001;                       // 10.0.0.1
+  auto addr = [](int k) { return 0x0a010000u + static_cast<uint32_t>(k); };   // 10.1.0.k
+  Hub hub;
+  // The responder knows one more peer (addr(kPeers)) than there are initiators: the
+  // forger below speaks from it.
+  std::vector<uint32_t> remotes;
+  for (int k = 0; k <= kPeers; ++k) remotes.push_back(addr(k));
+  Side resp(&hub, 0xb0000000, 2);
+  resp.engine->Configure(Gateway(kResp, remotes));
+  hub.engines[kResp] = resp.engine.get();
+  // Every initiator draws the same random bytes: one initiator cookie for all of them.
+  std::vector<std::unique_ptr<Side>> peers;
+  for (int k = 0; k < kPeers; ++k) {
+    peers.push_back(std::make_unique<Side>(&hub, 0xa0000000u + (static_cast<uint32_t>(k) << 8), 1));
+    peers.back()->engine->Configure(Gateway(addr(k), {kResp}));
+    hub.engines[addr(k)] = peers.back()->engine.get();
+  }
+  for (auto& p : peers) ASSERT_TRUE(p->engine->Initiate(100).ok());
+  hub.Pump();
+
+  EXPECT_EQ(resp.engine->counter(Ctr::kMainDone), static_cast<uint64_t>(kPeers));
+  EXPECT_EQ(resp.engine->counter(Ctr::kQuickDone), static_cast<uint64_t>(kPeers));
+  EXPECT_EQ(resp.engine->counter(Ctr::kRxBadCookie), 0u);
+  EXPECT_EQ(resp.engine->HalfOpenCount(), 0u);
+  EXPECT_EQ(resp.engine->CheckIndexes(), "");
+  const auto sas = resp.engine->IsakmpSas();
+  ASSERT_EQ(sas.size(), static_cast<size_t>(kPeers));
+  std::map<uint32_t, IsakmpSaInfo> by_peer;
+  std::set<uint64_t> rcookies;
+  for (const auto& i : sas) {
+    EXPECT_EQ(i.icookie, sas[0].icookie);   // they all collide
+    rcookies.insert(i.rcookie);
+    by_peer[i.peer] = i;
+  }
+  EXPECT_EQ(rcookies.size(), static_cast<size_t>(kPeers));
+  ASSERT_EQ(by_peer.size(), static_cast<size_t>(kPeers));
+  // Each peer's bundle mirrors the responder's bundle with that peer.
+  std::map<uint32_t, const NegotiatedBundle*> resp_bundles;
+  for (const auto& [h, b] : resp.installer.bundles) resp_bundles[b.peer] = &b;
+  ASSERT_EQ(resp_bundles.size(), static_cast<size_t>(kPeers));
+  for (int k = 0; k < kPeers; ++k) {
+    ASSERT_EQ(peers[k]->installer.bundles.size(), 1u) << k;
+    const NegotiatedBundle& mine = peers[k]->installer.bundles.begin()->second;
+    ASSERT_TRUE(resp_bundles.count(addr(k))) << k;
+    ExpectMirrored(mine, *resp_bundles[addr(k)]);
+    const auto theirs = peers[k]->engine->IsakmpSas();
+    ASSERT_EQ(theirs.size(), 1u);
+    EXPECT_EQ(theirs[0].rcookie, by_peer[addr(k)].rcookie) << k;
+  }
+
+  // Peer 5's first message again, from peer 5: a retransmission, answered with what its
+  // own SA sent last (its cookies), nothing new made.
+  const int k5 = 5;
+  std::optional<Datagram> first;
+  for (const auto& d : hub.sent)
+    if (d.src == addr(k5) && d.dst == kResp && d.data.size() > 28 && Cookie(d.data, 8) == 0)
+      first = d;
+  ASSERT_TRUE(first.has_value());
+  const size_t sent_before = hub.sent.size();
+  resp.engine->OnDatagram(*first);
+  EXPECT_EQ(resp.engine->counter(Ctr::kRxRetransmitted), 1u);
+  EXPECT_EQ(resp.engine->SaCount(), static_cast<size_t>(kPeers));
+  ASSERT_EQ(hub.sent.size(), sent_before + 1);
+  EXPECT_EQ(hub.sent.back().dst, addr(k5));
+  EXPECT_EQ(Cookie(hub.sent.back().data, 0), sas[0].icookie);
+  EXPECT_EQ(Cookie(hub.sent.back().data, 8), by_peer[addr(k5)].rcookie);
+  hub.queue.clear();
+
+  // The same message from another address (a known peer's, which never negotiated): not
+  // peer 5's retransmission but a new phase 1 with its own responder cookie.
+  Datagram forged = *first;
+  forged.src = addr(kPeers);
+  resp.engine->OnDatagram(forged);
+  EXPECT_EQ(resp.engine->counter(Ctr::kRxRetransmitted), 1u);
+  EXPECT_EQ(resp.engine->counter(Ctr::kMainStartedResp), static_cast<uint64_t>(kPeers) + 1);
+  EXPECT_EQ(resp.engine->SaCount(), static_cast<size_t>(kPeers) + 1);
+  EXPECT_EQ(resp.engine->HalfOpenCount(), 1u);
+  ASSERT_EQ(hub.sent.size(), sent_before + 2);
+  const Datagram reply = hub.sent.back();
+  EXPECT_EQ(reply.dst, addr(kPeers));
+  EXPECT_EQ(Cookie(reply.data, 0), sas[0].icookie);
+  EXPECT_EQ(rcookies.count(Cookie(reply.data, 8)), 0u);   // not any established SA's
+  // Its own retransmission is answered from its own SA.
+  resp.engine->OnDatagram(forged);
+  EXPECT_EQ(resp.engine->counter(Ctr::kRxRetransmitted), 2u);
+  EXPECT_EQ(hub.sent.back().dst, addr(kPeers));
+  EXPECT_EQ(hub.sent.back().data, reply.data);
+  hub.queue.clear();
+  // Peer 5 is untouched and still works: a new quick mode over its SA.
+  EXPECT_EQ(resp.engine->IsakmpSas().size(), static_cast<size_t>(kPeers));
+  const uint64_t quick_before = resp.engine->counter(Ctr::kQuickDone);
+  peers[k5]->installer.bundles.clear();
+  ASSERT_TRUE(peers[k5]->engine->Initiate(100).ok());
+  hub.Pump();
+  EXPECT_EQ(resp.engine->counter(Ctr::kQuickDone), quick_before + 1);
+  EXPECT_EQ(peers[k5]->installer.bundles.size(), 1u);
+  EXPECT_EQ(peers[k5]->engine->IsakmpSas().size(), 1u);
+  EXPECT_EQ(resp.engine->CheckIndexes(), "");
+
+  // The half-open one goes after half_open_timeout_s; RESET ISAKMP empties every index.
+  resp.now += absl::Seconds(31);
+  resp.engine->Tick();
+  EXPECT_EQ(resp.engine->HalfOpenCount(), 0u);
+  EXPECT_EQ(resp.engine->SaCount(), static_cast<size_t>(kPeers));
+  resp.engine->ResetSas();
+  EXPECT_EQ(resp.engine->SaCount(), 0u);
+  EXPECT_EQ(resp.engine->ExchangeCount(), 0u);
+  EXPECT_EQ(resp.engine->CheckIndexes(), "");
+}
+
+TEST_F(EngineTest, OurPhase1sWithOneCookieTakeEachResponderCookieFromTheirOwnPeer) {
+  // One initiator whose two phase 1s (to two responders) draw the same cookie: each
+  // waits for the responder cookie from its own peer.
+  constexpr uint32_t kMe = 0x0a000001, kR1 = 0x0a000002, kR2 = 0x0a000003;
+  Hub hub;
+  Side me(&hub, 0xa0000000, 1), r1(&hub, 0xb0000000, 2), r2(&hub, 0xc0000000, 3);
+  me.same_random_every_call = true;
+  me.engine->Configure(Gateway(kMe, {kR1, kR2}));
+  r1.engine->Configure(Gateway(kR1, {kMe}));
+  r2.engine->Configure(Gateway(kR2, {kMe}));
+  hub.engines = {{kMe, me.engine.get()}, {kR1, r1.engine.get()}, {kR2, r2.engine.get()}};
+  ASSERT_TRUE(me.engine->Initiate(100).ok());
+  ASSERT_TRUE(me.engine->Initiate(101).ok());
+  // R2 answers first.
+  std::reverse(hub.queue.begin(), hub.queue.end());
+  hub.Pump();
+  const auto sas = me.engine->IsakmpSas();
+  ASSERT_EQ(sas.size(), 2u);
+  EXPECT_EQ(sas[0].icookie, sas[1].icookie);
+  EXPECT_NE(sas[0].rcookie, sas[1].rcookie);
+  for (const Side* r : {&r1, &r2}) {
+    const auto theirs = r->engine->IsakmpSas();
+    ASSERT_EQ(theirs.size(), 1u);
+    const auto& mine = sas[0].peer == theirs[0].local ? sas[0] : sas[1];
+    EXPECT_EQ(mine.peer, theirs[0].local);
+    EXPECT_EQ(mine.rcookie, theirs[0].rcookie);
+    ASSERT_EQ(r->installer.bundles.size(), 1u);
+  }
+  ASSERT_EQ(me.installer.bundles.size(), 2u);
+  for (const auto& [h, b] : me.installer.bundles) {
+    const Side& r = b.peer == kR1 ? r1 : r2;
+    ExpectMirrored(b, r.installer.bundles.begin()->second);
+  }
+  EXPECT_EQ(me.engine->counter(Ctr::kRxBadCookie), 0u);
+  EXPECT_EQ(me.engine->CheckIndexes(), "");
 }
 
 // ---------------------------------------------------------------- RSA signatures, XAUTH
