@@ -56,6 +56,8 @@ from run_bench import CpuWindow, Procs, log, median, wait_quiet  # noqa: E402
 
 RESP_ADDR = '10.200.0.1'
 INIT_FIRST = '10.200.1.1'
+PEERS_NET = '10.200.0.0'    # the initiators' /16, routed by the responder via PEERS_GW
+PEERS_GW = '10.200.255.254'
 CHARON = '/usr/lib/ipsec/charon'
 GROUPS = {2: 'modp1024', 14: 'modp2048'}
 
@@ -217,7 +219,14 @@ class IkeSuite:
         for ns, dev in ((self.ns_i, 'ik-i'), (self.ns_r, 'ik-r')):
             run(['ip', '-n', ns, 'link', 'set', 'lo', 'up'])
             run(['ip', '-n', ns, 'link', 'set', dev, 'up'])
-        run(['ip', '-n', self.ns_r, 'addr', 'add', f'{RESP_ADDR}/16', 'dev', 'ik-r'])
+        # The responder reaches the peers through one gateway address, not on-link: the
+        # kernel's neighbour table is shared by every namespace on the machine and refuses
+        # new entries past net.ipv4.neigh.default.gc_thresh3 (1024), so one entry per peer
+        # would break the neighbour resolution of anything else running (tests included).
+        run(['ip', '-n', self.ns_r, 'addr', 'add', f'{RESP_ADDR}/32', 'dev', 'ik-r'])
+        run(['ip', '-n', self.ns_r, 'route', 'add', f'{PEERS_GW}/32', 'dev', 'ik-r'])
+        run(['ip', '-n', self.ns_r, 'route', 'add', f'{PEERS_NET}/16', 'via', PEERS_GW])
+        run(['ip', '-n', self.ns_i, 'addr', 'add', f'{PEERS_GW}/32', 'dev', 'ik-i'])
         batch = os.path.join(self.work, 'addrs.batch')
         with open(batch, 'w') as f:
             for k in range(n):
