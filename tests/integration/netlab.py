@@ -676,7 +676,42 @@ class Site(Lab):
         return self.wan.mac(self.router_if)
 
 
-class TwoSiteLab:
+class RouterLab:
+    """Site gateways (each a Site with its LAN host) around one router namespace with
+    forwarding on: what TwoSiteLab and HubLab share. A subclass makes `self.router` and
+    its sites before calling `_register()`, and lists them in `sites`."""
+
+    def _register(self, tag: str) -> None:
+        self.tag = tag
+        self.closed = False
+        _open_labs.append(self)
+
+    @property
+    def sites(self) -> "list[Site]":
+        raise NotImplementedError
+
+    def build(self):
+        _add_namespaces([self.router])
+        self.router.run("sysctl", "-qw", "net.ipv4.ip_forward=1", check=False)
+        for site in self.sites:
+            site.build()
+        return self
+
+    def logs(self, lines: int = 60) -> str:
+        return "\n".join(f"===== site {s.addr.name}\n{s.logs(lines)}" for s in self.sites)
+
+    def close(self, keep_dir: bool = False) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for site in self.sites:
+            site.close(keep_dir=keep_dir)
+        run(["ip", "netns", "del", self.router.name], check=False)
+        if self in _open_labs:
+            _open_labs.remove(self)
+
+
+class TwoSiteLab(RouterLab):
     """lanA -- gwA (arsec) -- router -- gwB (arsec) -- lanB, as in the seed's VPN figure.
 
     Site A is 192.168.10.0/24 behind 192.0.2.1, site B 192.168.20.0/24 behind
@@ -688,24 +723,15 @@ class TwoSiteLab:
 
     def __init__(self, tag: str = "two-site"):
         self.id = f"{_PREFIX}-{next(_counter)}"
-        self.tag = tag
         self.router = Netns(f"{self.id}-wan")
         self.a = Site(f"{tag}-A", SITE_A, self.router)
         self.b = Site(f"{tag}-B", SITE_B, self.router, lcores="1,0", workers=(0,),
                       eal_args=("--no-pci", "--main-lcore=1"))
-        self.closed = False
-        _open_labs.append(self)
+        self._register(tag)
 
     @property
     def sites(self) -> "list[Site]":
         return [self.a, self.b]
-
-    def build(self) -> "TwoSiteLab":
-        _add_namespaces([self.router])
-        self.router.run("sysctl", "-qw", "net.ipv4.ip_forward=1", check=False)
-        for site in self.sites:
-            site.build()
-        return self
 
     def start(self) -> "TwoSiteLab":
         self.a.start(site_boot(SITE_A, SITE_B))
@@ -722,19 +748,6 @@ class TwoSiteLab:
             site.boot_config.write_text("\n".join(site_boot(me, other)) + "\n")
             site.start_dataplane()
             site.start_control()
-
-    def logs(self, lines: int = 60) -> str:
-        return "\n".join(f"===== site {s.addr.name}\n{s.logs(lines)}" for s in self.sites)
-
-    def close(self, keep_dir: bool = False) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        for site in self.sites:
-            site.close(keep_dir=keep_dir)
-        run(["ip", "netns", "del", self.router.name], check=False)
-        if self in _open_labs:
-            _open_labs.remove(self)
 
 
 # --------------------------------------------------------------------------- a centre and its clients
@@ -756,7 +769,7 @@ def client_addr(k: int) -> SiteAddr:
 HUB_BUFFERS = "buffers = { mbufs = 4095; rx_desc = 256; tx_desc = 256; };\n"
 
 
-class HubLab:
+class HubLab(RouterLab):
     """The seed's VPN centre with N clients: lanA -- gwA (the centre, SITE_A) -- router,
     and on the same router client gateways C1..CN (each a Site with its LAN host, WAN
     100.64.k.2/24; see `client_addr`). Capture on `router` interface `toA` for the
@@ -768,7 +781,6 @@ class HubLab:
 
     def __init__(self, tag: str = "hub", n_clients: int = 3):
         self.id = f"{_PREFIX}-{next(_counter)}"
-        self.tag = tag
         self.router = Netns(f"{self.id}-wan")
         self.centre_addr = SITE_A
         self.client_addrs = [client_addr(k) for k in range(1, n_clients + 1)]
@@ -780,19 +792,11 @@ class HubLab:
             self.clients.append(Site(f"{tag}-{addr.name}", addr, self.router,
                                      lcores=f"{main},{worker}", workers=(worker,),
                                      eal_args=("--no-pci", f"--main-lcore={main}"), **common))
-        self.closed = False
-        _open_labs.append(self)
+        self._register(tag)
 
     @property
     def sites(self) -> "list[Site]":
         return [self.centre, *self.clients]
-
-    def build(self) -> "HubLab":
-        _add_namespaces([self.router])
-        self.router.run("sysctl", "-qw", "net.ipv4.ip_forward=1", check=False)
-        for site in self.sites:
-            site.build()
-        return self
 
     def boot(self, site: Site) -> list[str]:
         """A gateway's IP configuration: the centre routes to every client, a client to
@@ -805,19 +809,6 @@ class HubLab:
         for site in self.sites:
             site.start(self.boot(site))
         return self
-
-    def logs(self, lines: int = 60) -> str:
-        return "\n".join(f"===== site {s.addr.name}\n{s.logs(lines)}" for s in self.sites)
-
-    def close(self, keep_dir: bool = False) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        for site in self.sites:
-            site.close(keep_dir=keep_dir)
-        run(["ip", "netns", "del", self.router.name], check=False)
-        if self in _open_labs:
-            _open_labs.remove(self)
 
 
 # --------------------------------------------------------------------------- traffic tools

@@ -217,6 +217,25 @@ class EngineTest : public ::testing::Test {
                                      is_a ? 0xc0a81400 : 0xc0a80a00, bundle, specs, pfs));
     return c;
   }
+  // The seed's VPN client (A) in aggressive mode, naming itself by `id`.
+  std::shared_ptr<IkeConfig> AggressiveClient(const std::string& id) {
+    auto c = Basic(true, "k", 2, 0);
+    c->peers[0].aggressive = true;
+    c->peers[0].local_id = Identity::FromString(id);
+    return c;
+  }
+  // The centre (B): PEER=ANY found by REMOTEID in aggressive mode, and a PEER=DYNAMIC
+  // IPsec policy.
+  std::shared_ptr<IkeConfig> AggressiveCentre(const std::string& remote_id) {
+    auto c = Basic(false, "k", 2, 0);
+    c->peers[0].peer = 0;
+    c->peers[0].any = true;
+    c->peers[0].aggressive = true;
+    c->peers[0].remote_id = Identity::FromString(remote_id);
+    c->policies[0].view.peer = 0;
+    c->policies[0].view.peer_dynamic = true;
+    return c;
+  }
   // Delivers queued datagrams both ways until the wire is quiet.
   void Pump(int rounds = 50) {
     for (int i = 0; i < rounds; ++i) {
@@ -322,17 +341,7 @@ TEST_F(EngineTest, Phase2ProposalMismatch) {
 }
 
 TEST_F(EngineTest, AggressiveModeByIdentity) {
-  auto ca = Basic(true, "k", 2, 0);
-  ca->peers[0].aggressive = true;
-  ca->peers[0].local_id = Identity::FromString("client1");
-  auto cb = Basic(false, "k", 2, 0);
-  cb->peers[0].peer = 0;
-  cb->peers[0].any = true;
-  cb->peers[0].aggressive = true;
-  cb->peers[0].remote_id = Identity::FromString("client1");
-  cb->policies[0].view.peer = 0;
-  cb->policies[0].view.peer_dynamic = true;
-  Configure(ca, cb);
+  Configure(AggressiveClient("client1"), AggressiveCentre("client1"));
   ASSERT_TRUE(a_.engine->Initiate(7).ok());
   Pump();
   ASSERT_EQ(a_.engine->IsakmpSas().size(), 1u);
@@ -344,15 +353,7 @@ TEST_F(EngineTest, AggressiveModeByIdentity) {
 }
 
 TEST_F(EngineTest, AggressiveModeUnknownIdentityRefused) {
-  auto ca = Basic(true, "k", 2, 0);
-  ca->peers[0].aggressive = true;
-  ca->peers[0].local_id = Identity::FromString("intruder");
-  auto cb = Basic(false, "k", 2, 0);
-  cb->peers[0].peer = 0;
-  cb->peers[0].any = true;
-  cb->peers[0].aggressive = true;
-  cb->peers[0].remote_id = Identity::FromString("client1");
-  Configure(ca, cb);
+  Configure(AggressiveClient("intruder"), AggressiveCentre("client1"));
   ASSERT_TRUE(a_.engine->Initiate(7).ok());
   Pump();
   EXPECT_TRUE(b_.engine->IsakmpSas().empty());
@@ -970,17 +971,8 @@ TEST_F(EngineTest, Phase1IsRenewedBeforeItExpires) {
 // INITIAL-CONTACT (in the encrypted third message), and the centre drops the ISAKMP SA
 // and the bundle the client had before instead of keeping them until they expire.
 TEST_F(EngineTest, AggressiveModeClientRebootsWithInitialContact) {
-  auto ca = Basic(true, "k", 2, 0);
-  ca->peers[0].aggressive = true;
-  ca->peers[0].local_id = Identity::FromString("client1");
-  auto cb = Basic(false, "k", 2, 0);
-  cb->peers[0].peer = 0;
-  cb->peers[0].any = true;
-  cb->peers[0].aggressive = true;
-  cb->peers[0].remote_id = Identity::FromString("client1");
-  cb->policies[0].view.peer = 0;
-  cb->policies[0].view.peer_dynamic = true;
-  Configure(ca, cb);
+  auto ca = AggressiveClient("client1");
+  Configure(ca, AggressiveCentre("client1"));
   ASSERT_TRUE(a_.engine->Initiate(7).ok());
   Pump();
   ASSERT_EQ(b_.engine->IsakmpSas().size(), 1u);
@@ -1003,25 +995,17 @@ TEST_F(EngineTest, AggressiveModeClientRebootsWithInitialContact) {
 // that *it* rebooted; the first one's ISAKMP SA and bundle stay.
 TEST_F(EngineTest, InitialContactBehindNatSparesOtherIdentities) {
   auto client = [&](const std::string& id, uint32_t lan) {
-    auto c = Basic(true, "k", 2, 0);
-    c->peers[0].aggressive = true;
+    auto c = AggressiveClient(id);
     c->peers[0].nat_t = true;
-    c->peers[0].local_id = Identity::FromString(id);
     c->policies[0].view.laddr = lan;
     return c;
   };
-  auto cb = Basic(false, "k", 2, 0);
-  cb->peers[0].peer = 0;
-  cb->peers[0].any = true;
-  cb->peers[0].aggressive = true;
+  auto cb = AggressiveCentre("client1");
   cb->peers[0].nat_t = true;
-  cb->peers[0].remote_id = Identity::FromString("client1");
   PeerConfig second = cb->peers[0];
   second.name = "toClient2";
   second.remote_id = Identity::FromString("client2");
   cb->peers.push_back(second);
-  cb->policies[0].view.peer = 0;
-  cb->policies[0].view.peer_dynamic = true;
   Phase2Policy v2 = cb->policies[0];
   v2.policy_id = 8;
   v2.name = "vpn8";
