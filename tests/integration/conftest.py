@@ -76,3 +76,27 @@ def lab_factory(request):
 def lab(lab_factory):
     """The standard lab, gateway running with the standard boot config."""
     return lab_factory().start()
+
+
+def _running_router_lab(request, lab):
+    """A netlab.RouterLab for a fixture: built and started, yielded, then closed (its
+    directory kept when the test failed); a failed test's report carries every site's logs."""
+    for site in lab.sites:
+        request.node.__dict__.setdefault("_arsec_labs", []).append(site)
+    try:
+        lab.build().start()
+        yield lab
+    finally:
+        lab.close(keep_dir=_failed(request))
+
+
+@pytest.fixture
+def two_sites(request):
+    """The seed's two-site figure (netlab.TwoSiteLab), both gateways running."""
+    yield from _running_router_lab(request, netlab.TwoSiteLab(request.node.name))
+
+
+@pytest.fixture
+def hub(request):
+    """The seed's VPN centre and three clients (netlab.HubLab), every gateway running."""
+    yield from _running_router_lab(request, netlab.HubLab(request.node.name, n_clients=3))

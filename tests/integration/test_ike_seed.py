@@ -69,17 +69,6 @@ DYNAMIC = {
 }
 
 
-@pytest.fixture
-def two_sites(request):
-    lab = netlab.TwoSiteLab(request.node.name)
-    for site in lab.sites:
-        request.node.__dict__.setdefault("_arsec_labs", []).append(site)
-    try:
-        lab.build().start()
-        yield lab
-    finally:
-        reps = request.node.__dict__.get("_arsec_reports", {})
-        lab.close(keep_dir=any(r.failed for r in reps.values()))
 
 
 def flat_log(site) -> str:
@@ -306,17 +295,6 @@ def seed_client(k: int) -> list[str]:
     ]
 
 
-@pytest.fixture
-def hub(request):
-    lab = netlab.HubLab(request.node.name, n_clients=3)
-    for site in lab.sites:
-        request.node.__dict__.setdefault("_arsec_labs", []).append(site)
-    try:
-        lab.build().start()
-        yield lab
-    finally:
-        reps = request.node.__dict__.get("_arsec_reports", {})
-        lab.close(keep_dir=any(r.failed for r in reps.values()))
 
 
 def detail(text: str) -> dict[str, str]:

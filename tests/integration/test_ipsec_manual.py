@@ -136,17 +136,6 @@ def esp_sa_options(v: Variant) -> list[str]:
     return opts
 
 
-@pytest.fixture
-def two_sites(request):
-    lab = netlab.TwoSiteLab(request.node.name)
-    for site in lab.sites:      # conftest attaches their logs to a failed test's report
-        request.node.__dict__.setdefault("_arsec_labs", []).append(site)
-    try:
-        lab.build().start()
-        yield lab
-    finally:
-        reps = request.node.__dict__.get("_arsec_reports", {})
-        lab.close(keep_dir=any(r.failed for r in reps.values()))
 
 
 def _payload(v: Variant) -> bytes:
